@@ -1,0 +1,1 @@
+"""Gold sets, metrics, quality report and benchmarks."""

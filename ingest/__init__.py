@@ -1,0 +1,1 @@
+"""Documents -> Protocol (pages, sections, criteria, lab rules); patient files -> LabObservations."""

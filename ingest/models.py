@@ -1,0 +1,135 @@
+"""The parsed protocol: pages, sections, criteria with their exact text, and the lab rules inside them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labs.observation import Sex
+from labs.reference_range import ReferenceRange
+
+
+class CriterionKind(str, Enum):
+    INCLUSION = "inclusion"
+    EXCLUSION = "exclusion"
+    DISCONTINUATION = "discontinuation"  # stopping / withdrawal rules, judged on on-study labs
+    DOSE_MODIFICATION = "dose_modification"
+    CONTEXT = "context"  # definitions, lab tables, footnotes that criteria refer to
+
+
+class Comparator(str, Enum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    BETWEEN = "between"  # low <= x <= high
+
+
+class AlternativeThreshold(BaseModel):
+    """The same limit restated in another unit, e.g. the "[221 µmol/L]" of "> 2.5 mg/dL [221 µmol/L]"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str
+
+
+class LabRule(BaseModel):
+    """One numeric threshold on one analyte, exactly as a criterion states it.
+
+    The threshold is what the text says: for an inclusion criterion it is the requirement, for an exclusion
+    criterion it is the excluding condition. `multiple_of` set means `value`/`low`/`high` are multiples of the
+    observation's ULN/LLN and `unit` is None.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    analyte: str = Field(description="analyte catalog code")
+    comparator: Comparator
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    multiple_of: Literal["ULN", "LLN"] | None = None
+    alternatives: list[AlternativeThreshold] = Field(default_factory=list)
+    condition: str | None = Field(default=None, description="clinical condition this threshold depends on")
+    condition_type: Literal["if", "unless"] | None = Field(
+        default=None,
+        description="'if': the rule applies only when the condition holds; 'unless': it does not apply then",
+    )
+    sex: Sex | None = None
+    window_days: int | None = Field(default=None, description="lab must be within N days before the anchor")
+    window_anchor: str | None = None
+    quote: str = Field(description="verbatim span of the criterion text this rule was read from")
+    start: int = Field(default=0, description="offset of `quote` in the criterion text")
+    end: int = 0
+    source: Literal["parsed", "reviewer"] = "parsed"
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(description="1-based page number in the original document")
+    text: str = Field(description="normalized text of the page")
+    char_start: int = Field(description="offset of this page in Protocol.text")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str | None = None
+    title: str
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+
+
+class Criterion(BaseModel):
+    """A criteria-aware segment: one criterion (or context segment) with its exact words and location."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="stable id: protocol:version:kind:label")
+    protocol_id: str
+    version: str
+    kind: CriterionKind
+    label: str
+    parent_label: str | None = None
+    section_number: str | None = None
+    section_title: str | None = None
+    page_start: int
+    page_end: int
+    text: str = Field(description="verbatim normalized text; a substring of Protocol.text")
+    char_start: int = Field(description="offset of `text` in Protocol.text")
+    char_end: int
+    rules: list[LabRule] = Field(default_factory=list)
+    refers_to: list[str] = Field(default_factory=list, description="tables/definitions it points to")
+
+    @property
+    def analytes(self) -> list[str]:
+        return sorted({rule.analyte for rule in self.rules})
+
+
+class Protocol(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protocol_id: str
+    version: str
+    title: str | None = None
+    effective_date: dt.date | None = None
+    source_file: str
+    sha256: str
+    pages: list[Page]
+    sections: list[Section] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(default_factory=list)
+    reference_ranges: list[ReferenceRange] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(page.text for page in self.pages)

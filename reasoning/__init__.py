@@ -1,0 +1,1 @@
+"""Rule evaluation, the LLM reasoner, citation verification, assessments and batch screening."""

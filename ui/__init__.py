@@ -1,0 +1,1 @@
+"""Streamlit app, trialguard CLI, settings, reviewer feedback/audit store and report writers."""

@@ -1,0 +1,1 @@
+"""One module per `trialguard` subcommand, each with register(app)."""
