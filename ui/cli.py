@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from labs.errors import TrialGuardError
 
+
+class _Commands(TyperGroup):
+    """Turns our own errors (bad input, bad settings) into one clear line and exit code 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TrialGuardError as exc:
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from exc
+
+
 app = typer.Typer(
     name="trialguard",
+    cls=_Commands,
     help="Catch lab-driven protocol deviations, with every verdict cited to the protocol's own words.",
     no_args_is_help=True,
     add_completion=False,
@@ -30,10 +44,9 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
-def main() -> None:
-    """Entry point that turns our own errors into a one-line message and exit code 2."""
-    try:
-        app(standalone_mode=False)
-    except TrialGuardError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
+@app.callback()
+def _root() -> None:
+    """Catch lab-driven protocol deviations, with every verdict cited to the protocol's own words."""
+
+
+main = app
