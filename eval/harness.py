@@ -1,0 +1,75 @@
+"""Runs every gold set under eval/ and checks each metric against its floor.
+
+Suites are named "module:function" entries, each `run(fast: bool) -> SuiteResult`, so adding a gold set is one
+line here. A required suite that cannot run fails the floors it owns: a number that was not measured is not a pass.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from eval.floors import FloorCheck, check_floors, load_floors
+from eval.report import write_report
+from eval.result import SuiteResult
+
+SUITES: dict[str, str] = {
+    "conversion": "eval.conversion_eval:run",
+    "rule_extraction": "eval.rule_extraction:run",
+    "retrieval": "eval.retrieval_eval:run",
+    "verdicts": "eval.verdict_eval:run",
+    "screening": "eval.screening_eval:run",
+    "overrides": "eval.override_eval:run",
+    "llm": "eval.llm_eval:run",  # runs only when TRIALGUARD_LLM_URL is set
+}
+OPTIONAL = {"llm", "overrides"}
+
+
+class EvalRun(BaseModel):
+    results: list[SuiteResult]
+    checks: list[FloorCheck]
+    report: Path
+    seconds: dict[str, float]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+def _run_suite(name: str, target: str, fast: bool) -> SuiteResult:
+    module_name, function_name = target.split(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        return SuiteResult(suite=name, skipped=f"{target} is not available: {exc}")
+    try:
+        result = function(fast=fast)
+    except Exception as exc:  # a crashing suite is reported with its traceback, and fails its floors
+        return SuiteResult(suite=name, skipped=f"crashed: {exc!r}", misses=traceback.format_exc().splitlines())
+    return result if result.suite == name else result.model_copy(update={"suite": name})
+
+
+def run_all(out: Path, fast: bool = False, only: list[str] | None = None, progress=None) -> EvalRun:
+    results, seconds = [], {}
+    for name, target in SUITES.items():
+        if only and name not in only:
+            continue
+        if progress:
+            progress(name)
+        started = time.perf_counter()
+        results.append(_run_suite(name, target, fast))
+        seconds[name] = round(time.perf_counter() - started, 2)
+    metrics = {r.suite: r.metrics for r in results if not r.skipped}
+    attempted = {r.suite for r in results if not r.skipped or r.suite not in OPTIONAL}
+    checks = check_floors(load_floors(), metrics, ran=attempted)
+    checks = [
+        c.model_copy(update={"reason": next(r.skipped for r in results if r.suite == c.key.split(".")[0])})
+        if c.reason == "metric missing" and any(r.suite == c.key.split(".")[0] and r.skipped for r in results)
+        else c
+        for c in checks
+    ]
+    return EvalRun(results=results, checks=checks, report=write_report(results, checks, out), seconds=seconds)
