@@ -139,7 +139,7 @@ audit_records = Table(
     "audit_records",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("item_id", String(64), nullable=False, index=True),
+    Column("item_id", String(200), nullable=False, index=True),
     Column("item_kind", String(16), nullable=False),
     Column("action", String(32), nullable=False),
     Column("actor", String(200), nullable=False),

@@ -1,0 +1,138 @@
+"""Reviewer corrections of a criterion's parsed rules: versioned, audited, applied to every later assessment.
+
+A correction replaces the whole rule list of one criterion of one protocol version. It is written to the
+append-only audit store as a RULE_CORRECTED record (before = the rules it replaced, after = the new rules and
+the correction's version number), so the latest record per criterion is the rule set in force and every
+earlier one stays readable. Corrected rules carry `source="reviewer"`, which findings report as their
+`rule_source`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.models import Criterion, LabRule, Protocol
+from ui.audit import Action, AuditError, AuditRecord, AuditStore, ItemKind, open_store
+
+
+class RuleCorrection(BaseModel):
+    """One reviewer correction, as read back from the audit store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: int
+    criterion_id: str
+    protocol_id: str
+    protocol_version: str
+    correction_version: int = Field(description="1 for the first correction of this criterion, then 2, 3, ...")
+    rules: list[LabRule]
+    replaced: list[LabRule]
+    actor: str
+    reason: str
+    created_at: dt.datetime
+
+
+def _as_reviewer_rule(rule: LabRule, criterion: Criterion) -> LabRule:
+    """A corrected rule must still cite the criterion verbatim; its offsets are recomputed from the quote."""
+    quote = rule.quote.strip()
+    start = criterion.text.find(quote) if quote else -1
+    if start < 0:
+        raise AuditError(
+            f"criterion {criterion.id}: the quote {quote!r} is not a verbatim span of the criterion text; "
+            "a corrected rule must cite the words it is read from"
+        )
+    return rule.model_copy(update={"quote": quote, "start": start, "end": start + len(quote), "source": "reviewer"})
+
+
+def record_correction(
+    store: AuditStore,
+    criterion: Criterion,
+    rules: list[LabRule],
+    *,
+    actor: str,
+    reason: str,
+    protocol_sha256: str | None = None,
+    actor_verified: bool = False,
+) -> RuleCorrection:
+    """Store a new version of `criterion`'s rules; the reason is required, like an override's."""
+    if not (actor or "").strip():
+        raise AuditError("a reviewer name is required")
+    if not (reason or "").strip():
+        raise AuditError("a rule correction needs a reason")
+    corrected = [_as_reviewer_rule(rule, criterion) for rule in rules]
+    previous = corrections_of(store, criterion.id)
+    replaced = previous[-1].rules if previous else criterion.rules
+    record = store.append(
+        AuditRecord(
+            item_id=criterion.id,
+            item_kind=ItemKind.RULE,
+            action=Action.RULE_CORRECTED,
+            actor=actor,
+            actor_verified=actor_verified,
+            created_at=dt.datetime.now(dt.timezone.utc),
+            reason=reason.strip(),
+            before={"rules": [r.model_dump(mode="json") for r in replaced]},
+            after={
+                "rules": [r.model_dump(mode="json") for r in corrected],
+                "correction_version": len(previous) + 1,
+            },
+            protocol_id=criterion.protocol_id,
+            protocol_version=criterion.version,
+            protocol_sha256=protocol_sha256,
+        )
+    )
+    return _correction_of(record)
+
+
+def _correction_of(record: AuditRecord) -> RuleCorrection:
+    after = record.after or {}
+    return RuleCorrection(
+        record_id=record.id or 0,
+        criterion_id=record.item_id,
+        protocol_id=record.protocol_id or "",
+        protocol_version=record.protocol_version or "",
+        correction_version=int(after.get("correction_version", 1)),
+        rules=[LabRule.model_validate(r) for r in after.get("rules", [])],
+        replaced=[LabRule.model_validate(r) for r in (record.before or {}).get("rules", [])],
+        actor=record.actor,
+        reason=record.reason or "",
+        created_at=record.created_at,
+    )
+
+
+def corrections_of(store: AuditStore, criterion_id: str) -> list[RuleCorrection]:
+    """Every correction of one criterion, oldest first."""
+    records = store.records(item_id=criterion_id, actions=[Action.RULE_CORRECTED], item_kinds=[ItemKind.RULE])
+    return [_correction_of(r) for r in records]
+
+
+def corrections_in_force(
+    store: AuditStore, protocol_id: str | None = None, version: str | None = None
+) -> dict[str, RuleCorrection]:
+    """The latest correction per criterion id (optionally of one protocol version)."""
+    latest: dict[str, RuleCorrection] = {}
+    for record in store.records(actions=[Action.RULE_CORRECTED], item_kinds=[ItemKind.RULE]):
+        if protocol_id is not None and record.protocol_id != protocol_id:
+            continue
+        if version is not None and record.protocol_version != version:
+            continue
+        latest[record.item_id] = _correction_of(record)  # records come oldest first: the last one wins
+    return latest
+
+
+def apply_to_criterion(criterion: Criterion, corrections: dict[str, RuleCorrection]) -> Criterion:
+    correction = corrections.get(criterion.id)
+    if correction is None:
+        return criterion
+    return criterion.model_copy(update={"rules": [r.model_copy() for r in correction.rules]})
+
+
+def apply_corrections(protocol: Protocol, store: AuditStore | None = None) -> Protocol:
+    """The protocol with every criterion's rules replaced by its latest reviewer correction, if any."""
+    store = store or open_store()
+    corrections = corrections_in_force(store, protocol.protocol_id, protocol.version)
+    if not corrections:
+        return protocol
+    return protocol.model_copy(update={"criteria": [apply_to_criterion(c, corrections) for c in protocol.criteria]})
