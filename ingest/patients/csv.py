@@ -1,0 +1,31 @@
+"""Plain lab CSV: patient_id, test, value, unit, and optionally uln, lln, date, visit, age, sex, weight_kg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest.patients.demographics import demographics_from_rows
+from ingest.patients.normalize import RAW_COLUMNS, RawRows
+from ingest.patients.schema import read_text_table, require_columns
+
+SCHEMA = ("patient_id, test, value, unit (required); uln, lln, range_unit, date (YYYY-MM-DD), visit, age, sex (M/F), "
+          "weight_kg, reference_start (YYYY-MM-DD, first dose) (optional)")
+REQUIRED = [["patient_id"], ["test"], ["value"], ["unit"]]
+
+
+def read_csv_rows(path: Path) -> RawRows:
+    frame = read_text_table(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    require_columns(path, list(frame.columns), REQUIRED, SCHEMA)
+    n = len(frame)
+    raw = pd.DataFrame({"file": path.name, "row": np.arange(1, n + 1)})
+    for column in RAW_COLUMNS[2:]:
+        source = "test" if column == "test" else column
+        raw[column] = frame[source].to_numpy() if source in frame.columns else ""
+    demographics, warnings = demographics_from_rows(
+        path.name, frame.reindex(columns=["patient_id", "age", "sex", "weight_kg", "reference_start"], fill_value=""),
+    )
+    return RawRows(frame=raw, format="csv", rows_in=n, demographics=demographics, warnings=warnings)
