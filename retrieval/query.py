@@ -1,0 +1,40 @@
+"""The hybrid query for an analyte: its names and synonyms plus the organ-function words protocols use for it.
+
+The numeric value is left out on purpose: it does not help find a clause (thresholds differ from values), and
+without it one query per (protocol, version, analyte) serves every row of a batch.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from labs.errors import ConfigError, UnknownAnalyteError
+
+FUNCTION_TERMS_FILE = Path(__file__).with_name("function_terms.yaml")
+
+
+@lru_cache(maxsize=1)
+def function_terms() -> dict[str, list[str]]:
+    data = yaml.safe_load(FUNCTION_TERMS_FILE.read_text()) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise ConfigError(f"{FUNCTION_TERMS_FILE}: expected a mapping of analyte code or category -> list of words")
+    return {str(k): [str(x) for x in v] for k, v in data.items()}
+
+
+@lru_cache(maxsize=512)
+def query_text(analyte_code: str) -> str:
+    import labs
+
+    try:
+        analyte = labs.analyte(analyte_code)
+    except UnknownAnalyteError:
+        return analyte_code
+    terms = function_terms()
+    words = [analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(analyte.category, [])]
+    seen: dict[str, None] = {}
+    for word in words:
+        seen.setdefault(word.strip(), None)
+    return " ".join(w for w in seen if w)

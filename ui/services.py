@@ -1,0 +1,40 @@
+"""Long-lived parts built once per process from Settings (the embedded store allows one client per path)."""
+
+from __future__ import annotations
+
+import threading
+
+from retrieval.embedding import get_embedder
+from retrieval.index import ProtocolIndex
+from retrieval.store import make_client
+from ui.settings import Settings
+
+_lock = threading.Lock()
+_indexes: dict[tuple, ProtocolIndex] = {}
+
+
+def _index_key(settings: Settings) -> tuple:
+    return (
+        str(settings.qdrant_path.resolve()) if not settings.qdrant_url else None,
+        settings.qdrant_url,
+        settings.collection,
+        settings.embedding_model,
+    )
+
+
+def build_index(settings: Settings) -> ProtocolIndex:
+    """The process's ProtocolIndex for these settings: embedded Qdrant in data_dir, or the server by URL."""
+    key = _index_key(settings)
+    with _lock:
+        if key not in _indexes:
+            client = make_client(
+                path=settings.qdrant_path, url=settings.qdrant_url, api_key=settings.qdrant_api_key
+            )
+            _indexes[key] = ProtocolIndex(
+                client,
+                get_embedder(settings.embedding_model),
+                collection=settings.collection,
+                shards=settings.qdrant_shards,
+                replicas=settings.qdrant_replicas,
+            )
+        return _indexes[key]
