@@ -1,0 +1,679 @@
+"""Lab rules from criterion text: every numeric threshold on a catalog analyte, with its exact source span.
+
+The grammar, in reading order:
+
+    analyte-group  [link words | preceding condition]  threshold  [alternative unit]  [condition | sex]
+                                                        {or|and|,}  threshold ...   (chained to the same group)
+
+* analyte-group: one or more catalog analytes joined by "or", "and", "/", "," ("ALT or AST", "AST/ALT").
+  Names come from the labs catalog (code, name, synonyms), so a number next to anything else (age, ECOG,
+  doses, blood pressure) never becomes a lab rule.
+* threshold: comparator + quantity ("<= 2.5 x ULN", "at least 100 x 10^9/L", "140 mg/dL or greater"),
+  or a range ("7.0-10.5 %", "between 15 and 59", ">= 7.0% to <= 10.0%" -> between). A quantity is a number
+  with a unit (read by labs.parse_unit and checked against the analyte: "2 weeks" after ALT is not an ALT
+  limit) or a multiple of ULN/LLN.
+* alternative: the same limit in another unit right after it in brackets ("> 2.5 mg/dL [221 umol/L]").
+* condition / sex: the clause after a threshold ("(<= 5 x ULN with liver metastases)", "if no liver
+  metastases", "for females"); a condition between the analyte and its number also counts
+  ("bilirubin in patients with Gilbert's syndrome < 3 x ULN").
+* window: "within 14 days before randomization" anywhere in the text applies to its rules.
+
+The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+import labs
+from ingest.models import AlternativeThreshold, Comparator, LabRule
+from ingest.rule_patterns import RulePatterns, load_patterns, phrase_regex
+from labs.errors import TrialGuardError
+from labs.observation import Sex
+
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# A number as protocols write it: 1,500 / 100.000 (thousands before a count unit) / 100 000 / 7,0 / 1.5 / .5
+_COUNT_AHEAD = r"(?=\s*(?:/|cells|per\b|mm3|mm³|mmc|[µμu]l|mcl|microl|x\s*10|×\s*10))"
+_NUMBER = (
+    r"(?:\d{1,3}(?:,\d{3})+(?![\d,])"
+    r"|\d{1,3}(?:\.\d{3})+(?![\d.])" + _COUNT_AHEAD +
+    r"|\d{1,3}(?:[  ]\d{3})+(?!\d)" + _COUNT_AHEAD +
+    r"|\d+(?:[.,]\d+)?|[.,]\d+)"
+)
+_NUMBER_RE = re.compile(_NUMBER)
+# "x 10^9/L", "x10^9/L", "× 10⁹/L", "x 109/L" (flattened superscript), "10 9/L", "x 10E9/L"
+_SCIENTIFIC_RE = re.compile(
+    r"\s*(?:[x×X\*·]\s*)?10\s*(?:\^|\*\*|[eE])?\s*([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}|\d{1,2})(?=\s*(?:/|cells?\b|per\b))"
+)
+_RANGE_JOIN = r"\s*(?:-|–|—|‐|to|and|through)\s*"
+_SENTENCE_END_RE = re.compile(r"[;]|\.(?=\s+[A-Z(\[])|\.\s*$|\n\s*\n")
+_UNIT_TOKEN_RE = re.compile(r"[^\s,;()\[\]]+")
+_WINDOW_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                        "nine": 9, "ten": 10, "fourteen": 14, "twenty-one": 21, "twenty-eight": 28, "thirty": 30}
+_UNIT_ALIASES = {"mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3", "cumm": "mm3",
+                 "gm/dl": "g/dL", "gm/dL": "g/dL", "gms/dl": "g/dL", "mM": "mmol/L", "mn": "min", "cels": "cells"}
+_GAP_LIMIT_FIRST = 70  # chars between an analyte name and its first threshold
+_GAP_LIMIT_CHAINED = 90  # chars between one threshold and the next one on the same analyte
+
+
+@dataclass
+class _Group:
+    start: int
+    end: int
+    codes: list[str]
+
+
+@dataclass
+class _Threshold:
+    start: int
+    end: int
+    comparator: Comparator
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    multiple_of: str | None = None
+    alternatives: list[AlternativeThreshold] = field(default_factory=list)
+
+
+@dataclass
+class _Quantity:
+    value: float
+    end: int
+    unit: str | None = None
+    multiple_of: str | None = None
+
+
+def _to_float(number: str, unit_follows_count: bool) -> float:
+    text = number.replace(" ", "").replace(" ", "")
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
+        return float(text.replace(",", ""))
+    if unit_follows_count and re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):
+        return float(text.replace(".", ""))
+    return float(text.replace(",", "."))
+
+
+class _Grammar:
+    """Compiled regexes for one RulePatterns and one analyte catalog."""
+
+    def __init__(self, patterns: RulePatterns):
+        self.patterns = patterns
+        self.comparator_of: dict[str, Comparator] = {}
+        for symbol, phrases in patterns.comparators.items():
+            for phrase in phrases:
+                self.comparator_of[_norm_phrase(phrase)] = Comparator(symbol)
+        self.comparator_re = re.compile(
+            r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of_phrases())) + r")"
+            r"(?:\s*(?:to|of|than|:))?\s*(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
+            re.IGNORECASE,
+        )
+        self.trailing_of = {_norm_phrase(p): Comparator(symbol)
+                            for symbol, phrases in patterns.trailing_comparators.items() for p in phrases}
+        self.trailing_re = re.compile(r"\s*(" + phrase_regex(list(self.trailing_of)) + r")", re.IGNORECASE)
+        qualifiers = phrase_regex(patterns.limit_qualifiers)
+        self.limit_re = re.compile(
+            r"\s*(?:[x×X\*]|times|time|-?fold)?\s*(?:" + qualifiers + r"\s+)*(?P<limit>" + self._limit_alternation()
+            + r")(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
+            re.IGNORECASE,
+        )
+        self.uln_re = re.compile(phrase_regex(patterns.uln_phrases), re.IGNORECASE)
+        self.between_re = re.compile(r"(?<!\w)(?:between|from|range(?:s|d)?\s+(?:of|from)?)\s*(?=\d)",
+                                     re.IGNORECASE)
+        self.range_join_re = re.compile(_RANGE_JOIN, re.IGNORECASE)
+        self.cues = sorted(((cue, kind) for kind, cues in patterns.condition_cues.items() for cue in cues),
+                           key=lambda item: len(item[0]), reverse=True)
+        self.cue_re = re.compile(
+            r"^[\s,(\[:-]*(?:and\s+|or\s+|but\s+)?(?P<cue>"
+            + phrase_regex([cue for cue, _ in self.cues]) + r")\s+(?P<rest>.+)$",
+            re.IGNORECASE | re.DOTALL,
+        )
+        self.cue_kind = {_norm_phrase(cue): kind for cue, kind in self.cues}
+        self.stop_re = re.compile(r"\s" + phrase_regex(patterns.condition_stops) + r"|[;:]|\s-\s", re.IGNORECASE)
+        self.filler_re = re.compile(r"^(?:" + phrase_regex(patterns.condition_fillers) + r"\s+)+", re.IGNORECASE)
+        self.trailing_filler_re = re.compile(r"(?:\s+" + phrase_regex(patterns.condition_fillers) + r")+$",
+                                             re.IGNORECASE)
+        self.sex_of = {_norm_phrase(w): Sex(code) for code, words in patterns.sex_words.items() for w in words}
+        self.sex_re = re.compile(
+            r"^[\s,(\[]*(?:(?:for|in|among|if|of)\s+)?(?:(?:adult|all)\s+)?(?P<sex>"
+            + phrase_regex([w for w in self.sex_of if len(w) > 1])
+            + r")(?:\s+(?:patients|subjects|participants))?[\s,)\]]*$",
+            re.IGNORECASE,
+        )
+        self.negation_re = re.compile(phrase_regex(patterns.negation_cues) + r"\s*$", re.IGNORECASE)
+        units = "|".join(sorted((re.escape(u) for u in patterns.window_units), key=len, reverse=True))
+        number_words = "|".join(_WINDOW_NUMBER_WORDS)
+        self.window_re = re.compile(
+            r"(?:within|in\s+the(?:\s+(?:last|past|previous))?|≤|<=|no\s+more\s+than|no\s+later\s+than)\s+"
+            r"(?:the\s+)?(?:(?:last|past|previous)\s+)?(?P<n>\d+|" + number_words + r")\s*(?:\(\d+\)\s*)?"
+            r"(?P<unit>" + units + r")\b\s*(?:\w+\s+){0,2}?"
+            r"(?P<rel>" + phrase_regex(patterns.window_relations) + r")\s+(?P<anchor>[^.;:,()\n]{2,60})",
+            re.IGNORECASE,
+        )
+        self.link_words = {w.lower() for w in patterns.link_words}
+        self._build_analyte_regexes()
+
+    def comparator_of_phrases(self):
+        return self.comparator_of.keys()
+
+    def _limit_alternation(self) -> str:
+        # No boundary before the limit name: "2.5xULN" glues the factor to it.
+        return phrase_regex(self.patterns.uln_phrases + self.patterns.lln_phrases)[3:-1].replace(r"(?<![\w])", "")
+
+    def _build_analyte_regexes(self) -> None:
+        exact: dict[str, str] = {}
+        folded: dict[str, str] = {}
+        for analyte in labs.catalog():
+            if str(getattr(getattr(analyte, "scale", None), "value", "quantitative")) != "quantitative":
+                continue  # "urine color" / "HBsAg positive": no numeric threshold to read
+            for name in {analyte.code, analyte.name, *analyte.synonyms}:
+                name = name.strip()
+                if len(name) < 2 or not re.search(r"[A-Za-z]", name):
+                    continue
+                # Abbreviations are case-sensitive ("ALT" is not "alt"-ernative); spelled-out names are not.
+                if len(name) <= 4 or any(c.isupper() for c in name[1:]):
+                    exact.setdefault(name, analyte.code)
+                else:
+                    folded.setdefault(name.lower(), analyte.code)
+        self.exact_codes = exact
+        self.folded_codes = folded
+        self.exact_re = _names_regex(exact, plural=False, flags=0)
+        self.folded_re = _names_regex(folded, plural=True, flags=re.IGNORECASE)
+
+
+def _names_regex(names: dict[str, str], *, plural: bool, flags: int) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    parts = []
+    for name in sorted(names, key=len, reverse=True):
+        body = r"[\s\-]+".join(re.escape(word) for word in name.split())
+        if plural and name[-1].isalpha():
+            body += r"(?:s|es)?"
+        parts.append(body)
+    return re.compile(r"(?<![\w\-])(?:" + "|".join(parts) + r")(?![\w])", flags)
+
+
+def _norm_phrase(phrase: str) -> str:
+    return " ".join(phrase.lower().split())
+
+
+@functools.lru_cache(maxsize=1)
+def _grammar() -> _Grammar:
+    return _Grammar(load_patterns())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# analytes
+
+
+def _analyte_mentions(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for regex, lookup, fold in ((g.exact_re, g.exact_codes, False), (g.folded_re, g.folded_codes, True)):
+        if regex is None:
+            continue
+        for match in regex.finditer(text):
+            key = " ".join(re.split(r"[\s\-]+", match.group(0)))
+            code = lookup.get(key.lower() if fold else key) or lookup.get(match.group(0))
+            if code is None and fold:
+                stem = re.sub(r"(?:es|s)$", "", key.lower())
+                code = lookup.get(stem) or lookup.get(key.lower()[:-1])
+            if code is None:
+                code = _lookup_spaced(match.group(0), lookup, fold)
+            if code is not None:
+                found.append((match.start(), match.end(), code))
+    # Longest first wins overlaps ("creatinine clearance" over "creatinine").
+    found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
+    kept: list[tuple[int, int, str]] = []
+    for mention in found:
+        if all(mention[1] <= k[0] or mention[0] >= k[1] for k in kept):
+            kept.append(mention)
+    return sorted(kept)
+
+
+def _lookup_spaced(matched: str, lookup: dict[str, str], fold: bool) -> str | None:
+    flat = re.sub(r"[\s\-]+", " ", matched)
+    flat = flat.lower() if fold else flat
+    for name, code in lookup.items():
+        candidate = re.sub(r"[\s\-]+", " ", name)
+        candidate = candidate.lower() if fold else candidate
+        if flat == candidate or flat.rstrip("s") == candidate or flat[:-2] == candidate:
+            return code
+    return None
+
+
+_GROUP_GAP_RE = re.compile(
+    r"^(?:[\s,/&+()\[\]\-]|\band/or\b|\band\b|\bor\b|\bplus\b|\bserum\b|\bplasma\b|\blevels?\b|\btotal\b"
+    r"|\bcounts?\b|\bboth\b|\beither\b|\bvalues?\b|\bconcentrations?\b)*$",
+    re.IGNORECASE,
+)
+
+
+def _groups(text: str, mentions: list[tuple[int, int, str]]) -> list[_Group]:
+    groups: list[_Group] = []
+    for start, end, code in mentions:
+        if groups and _GROUP_GAP_RE.match(text[groups[-1].end:start]) and start - groups[-1].end <= 30:
+            group = groups[-1]
+            group.end = end
+            if code not in group.codes:
+                group.codes.append(code)
+            continue
+        groups.append(_Group(start, end, [code]))
+    # A closing bracket right after a group ("Alanine aminotransferase (ALT)") belongs to it.
+    for group in groups:
+        tail = re.match(r"\s*\)", text[group.end:])
+        if tail and text.count("(", group.start, group.end) > text.count(")", group.start, group.end):
+            group.end += tail.end()
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# quantities and thresholds
+
+
+def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
+    """The longest run of tokens after `pos` that labs.parse_unit accepts: ("mL/min/1.73 m2", end) or (None, pos)."""
+    window = text[pos:pos + 48]
+    tokens = list(_UNIT_TOKEN_RE.finditer(window))[:5]
+    if not tokens:
+        return None, pos
+    first = tokens[0].group(0)
+    if tokens[0].start() > 2 or not re.match(r"[%A-Za-zµμ/⁄]", first):
+        return None, pos
+    for count in range(len(tokens), 0, -1):
+        raw = window[tokens[0].start():tokens[count - 1].end()]
+        raw = raw.rstrip(".:")
+        if count > 1 and re.search(r"(?i)\b(?:and|or|if|for|in|with|of|at|to|the|than|unless|times?)\b", raw):
+            continue
+        unit = _parse_unit(raw)
+        if unit is not None:
+            return unit, pos + tokens[0].start() + len(raw)
+    return None, pos
+
+
+def _parse_unit(raw: str) -> str | None:
+    cleaned = raw.replace("⁄", "/").translate(_SUPERSCRIPTS)
+    cleaned = re.sub(r"\s*/\s*", "/", cleaned)
+    cleaned = re.sub(r"(?i)^per\s+", "/", cleaned)
+    cleaned = re.sub(r"(?i)\s+per\s+", "/", cleaned)
+    pieces = re.split(r"(/)", cleaned)
+    cleaned = "".join(_UNIT_ALIASES.get(p, _UNIT_ALIASES.get(p.lower(), p)) for p in pieces)
+    if not re.search(r"[A-Za-zµμ%]", cleaned) or re.fullmatch(r"(?i)x|times|time|fold", cleaned):
+        return None
+    for candidate in dict.fromkeys((cleaned, cleaned.replace(" ", ""))):
+        try:
+            unit = labs.parse_unit(candidate)
+        except (TrialGuardError, ValueError, KeyError, AttributeError, TypeError, AssertionError):
+            continue
+        except Exception:  # noqa: BLE001 - pint raises a zoo of parser errors; a non-unit is simply not a unit
+            continue
+        if unit:
+            return candidate
+    return None
+
+
+def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool = False) -> _Quantity | None:
+    """A number (+ x 10^N + unit | x ULN) starting at `pos`, or a bare "ULN" (= 1 x ULN) when allowed."""
+    number = _NUMBER_RE.match(text, pos)
+    if number is None:
+        if allow_bare_limit:
+            limit = re.match(r"\s*(?:the\s+)?(?:(?:institutional|laboratory|local|site|normal)\s+)*(?P<limit>"
+                             + g._limit_alternation() + r")", text[pos:], re.IGNORECASE)
+            if limit:
+                return _Quantity(1.0, pos + limit.end(), multiple_of=_limit_kind(limit.group("limit"), g))
+        return None
+    end = number.end()
+    limit = g.limit_re.match(text, end)
+    if limit:
+        try:
+            value = _to_float(number.group(0), False)
+        except ValueError:
+            return None
+        return _Quantity(value, limit.end(), multiple_of=_limit_kind(limit.group("limit"), g))
+    scientific = _SCIENTIFIC_RE.match(text, end)
+    count_unit = bool(re.match(_COUNT_AHEAD, text[end:end + 12], re.IGNORECASE))
+    try:
+        value = _to_float(number.group(0), count_unit)
+    except ValueError:
+        return None
+    if scientific:
+        exponent = scientific.group(1).translate(_SUPERSCRIPTS)
+        rest_unit, unit_end = _read_unit(text, scientific.end())
+        if rest_unit and rest_unit.startswith("/"):
+            unit = _parse_unit(f"10^{exponent}{rest_unit}")
+            if unit:
+                return _Quantity(value, unit_end, unit=unit)
+        elif rest_unit and rest_unit.lower().startswith("cell"):
+            unit = _parse_unit(f"10^{exponent}{rest_unit[rest_unit.find('/'):]}") if "/" in rest_unit else None
+            if unit:
+                return _Quantity(value, unit_end, unit=unit)
+    unit, unit_end = _read_unit(text, end)
+    return _Quantity(value, unit_end if unit else end, unit=unit)
+
+
+def _limit_kind(phrase: str, g: _Grammar) -> str:
+    return "ULN" if g.uln_re.fullmatch(phrase.strip()) or "upper" in phrase.lower() or "U" == phrase[:1] else "LLN"
+
+
+def _comparator(match: re.Match[str], g: _Grammar) -> Comparator:
+    comparator = g.comparator_of[_norm_phrase(match.group("comp"))]
+    if match.group("not"):
+        comparator = {Comparator.LT: Comparator.GE, Comparator.LE: Comparator.GT,
+                      Comparator.GT: Comparator.LE, Comparator.GE: Comparator.LT}[comparator]
+    return comparator
+
+
+def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
+    """Every comparator + quantity, range and "N unit or more" in the text, left to right, non-overlapping."""
+    found: list[_Threshold] = []
+    taken = [False] * (len(text) + 1)
+
+    def free(start: int, end: int) -> bool:
+        return not any(taken[start:end])
+
+    def take(threshold: _Threshold) -> None:
+        for i in range(threshold.start, threshold.end):
+            taken[i] = True
+        found.append(threshold)
+
+    # "between 7.0% and 10.5%", "from 15 to 59 mL/min"
+    for match in g.between_re.finditer(text):
+        low = _read_quantity(text, match.end(), g)
+        join = low and g.range_join_re.match(text, low.end)
+        high = join and _read_quantity(text, join.end(), g)
+        if low and high and low.multiple_of == high.multiple_of and low.value <= high.value:
+            unit = high.unit or low.unit
+            take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=low.value, high=high.value,
+                            unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
+    # comparator + quantity
+    for match in g.comparator_re.finditer(text):
+        if not free(match.start(), match.end()):
+            continue
+        quantity = _read_quantity(text, match.end(), g, allow_bare_limit=True)
+        if quantity is None:
+            continue
+        take(_Threshold(match.start(), quantity.end, _comparator(match, g), value=quantity.value,
+                        unit=quantity.unit, multiple_of=quantity.multiple_of))
+    # bare "7.0-10.5 %" and "140 mg/dL or greater"
+    for match in _NUMBER_RE.finditer(text):
+        if not free(match.start(), match.end()) or (match.start() and (text[match.start() - 1].isalnum()
+                                                                      or text[match.start() - 1] in ".,")):
+            continue
+        first = _read_quantity(text, match.start(), g)
+        if first is None:
+            continue
+        join = re.match(r"\s*(?:-|–|—|‐|to)\s*", text[first.end:])
+        if join:
+            high = _read_quantity(text, first.end + join.end(), g)
+            if high and high.value >= first.value and high.multiple_of == first.multiple_of and free(
+                    match.start(), high.end):
+                unit = high.unit or first.unit
+                take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=first.value, high=high.value,
+                                unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
+                continue
+        trailing = g.trailing_re.match(text, first.end)
+        if trailing and free(match.start(), trailing.end()):
+            take(_Threshold(match.start(), trailing.end(), g.trailing_of[_norm_phrase(trailing.group(1))],
+                            value=first.value, unit=first.unit, multiple_of=first.multiple_of))
+    found.sort(key=lambda t: t.start)
+    return _merge_ranges(text, found)
+
+
+def _merge_ranges(text: str, thresholds: list[_Threshold]) -> list[_Threshold]:
+    """">= 7.0% and <= 10.5%" / ">= 7.0% to <= 10.0%" is one inclusive range."""
+    merged: list[_Threshold] = []
+    for threshold in thresholds:
+        if merged:
+            prev = merged[-1]
+            between = text[prev.end:threshold.start]
+            if (prev.comparator is Comparator.GE and threshold.comparator is Comparator.LE
+                    and re.fullmatch(r"\s*(?:and|to|-|–|,|but)?\s*", between, re.IGNORECASE)
+                    and prev.multiple_of == threshold.multiple_of
+                    and (prev.unit is None or threshold.unit is None or prev.unit == threshold.unit)
+                    and prev.value is not None and threshold.value is not None and prev.value <= threshold.value):
+                merged[-1] = _Threshold(prev.start, threshold.end, Comparator.BETWEEN, low=prev.value,
+                                        high=threshold.value, unit=threshold.unit or prev.unit,
+                                        multiple_of=threshold.multiple_of)
+                continue
+        merged.append(threshold)
+    return merged
+
+
+def _read_alternative(text: str, threshold: _Threshold, g: _Grammar) -> int:
+    """Consume "[221 umol/L]" / "(>= 10 g/L)" / "(53-91 mmol/mol)" after a threshold; returns the new end."""
+    match = re.match(r"\s*[\[(]\s*", text[threshold.end:])
+    if not match or threshold.multiple_of:
+        return threshold.end
+    pos = threshold.end + match.end()
+    comparator = g.comparator_re.match(text, pos)
+    if comparator:
+        if _comparator(comparator, g) is not threshold.comparator:
+            return threshold.end
+        pos = comparator.end()
+    first = _read_quantity(text, pos, g)
+    if first is None or first.unit is None or first.multiple_of:
+        return threshold.end
+    low = high = value = None
+    end = first.end
+    join = re.match(r"\s*(?:-|–|—|to|and)\s*", text[first.end:])
+    second = join and _read_quantity(text, first.end + join.end(), g)
+    if threshold.comparator is Comparator.BETWEEN:
+        if not second or second.unit is None:
+            return threshold.end
+        low, high, end = first.value, second.value, second.end
+    else:
+        value = first.value
+    close = re.match(r"\s*[\])]", text[end:])
+    if not close or first.unit == threshold.unit:
+        return threshold.end
+    unit = second.unit if second and high is not None else first.unit
+    threshold.alternatives.append(AlternativeThreshold(value=value, low=low, high=high, unit=unit))
+    return end + close.end()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# conditions, sex, windows
+
+
+def _clause_end(text: str, start: int, limit: int) -> int:
+    """Where the clause after a threshold stops: a sentence end, ';', the bracket that encloses it, or `limit`."""
+    depth = 0
+    for i in range(start, min(limit, len(text))):
+        char = text[i]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif char == ";" or (char == "." and (i + 1 >= len(text) or text[i + 1].isspace())
+                             and not text[i - 1:i].isdigit()):
+            return i
+        elif char == "\n" and i + 1 < len(text) and text[i + 1] in "•·-–*":
+            return i
+    return min(limit, len(text))
+
+
+def _condition(clause: str, g: _Grammar) -> tuple[str, str] | None:
+    match = g.cue_re.match(clause)
+    if not match:
+        return None
+    kind = g.cue_kind[_norm_phrase(match.group("cue"))]
+    rest = match.group("rest")
+    stop = g.stop_re.search(rest)
+    if stop:
+        rest = rest[:stop.start()]
+    rest = re.sub(r"\s*\([^()]*\)", "", rest)  # "(unconjugated hyperbilirubinaemia)"
+    rest = re.sub(r"\s+", " ", rest).strip(" ,.;:-–)(")
+    rest = re.sub(r"\s+(?:or|and)$", "", rest)
+    for _ in range(3):
+        rest = g.filler_re.sub("", rest).strip()
+        rest = g.trailing_filler_re.sub("", rest).strip(" ,.")
+    if len(rest) < 3 or not re.search(r"[A-Za-z]{3}", rest) or len(rest) > 120:
+        return None
+    if kind == "if" and re.match(r"(?i)no\s+", rest):  # "with no liver metastases"
+        kind, rest = "unless", rest[3:].strip()
+    return rest, kind
+
+
+def _sex(clause: str, g: _Grammar) -> Sex | None:
+    match = g.sex_re.match(clause)
+    return g.sex_of.get(_norm_phrase(match.group("sex"))) if match else None
+
+
+def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
+    found = []
+    for match in g.window_re.finditer(text):
+        n_text = match.group("n").lower()
+        n = int(n_text) if n_text.isdigit() else _WINDOW_NUMBER_WORDS.get(n_text)
+        per_unit = g.patterns.window_units.get(match.group("unit").lower())
+        if n is None or not per_unit:
+            continue
+        anchor = re.split(r"(?i)\s+(?:and|or|meets?|must|should|will|is|are|with|for|in)\s", match.group("anchor"))[0]
+        anchor = anchor.strip(" .,")
+        if anchor:
+            found.append((match.start(), n * per_unit, anchor))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# units against analytes
+
+
+def _unit_fits(code: str, unit: str | None) -> bool:
+    """A number's unit must be one the analyte can be measured in ("2 weeks" is not an ALT limit)."""
+    if unit is None:
+        return True
+    try:
+        analyte = labs.analyte(code)
+    except Exception:  # noqa: BLE001 - unknown code: nothing to check against
+        return True
+    try:
+        labs.convert(1.0, unit, analyte.canonical_unit, analyte)
+        return True
+    except Exception:  # noqa: BLE001 - any failure to convert means the unit does not belong to this analyte
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the public entry point
+
+
+def extract_rules(text: str) -> list[LabRule]:
+    """Every numeric lab threshold in `text`, one LabRule per analyte; quote == text[start:end]."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    g = _grammar()
+    groups = _groups(text, _analyte_mentions(text, g))
+    if not groups:
+        return []
+    thresholds = _thresholds(text, g)
+    windows = _windows(text, g)
+
+    # 1. each threshold belongs to the nearest analyte group before it, through a short gap, chaining
+    #    "Hb >= 12 g/dL for females, >= 13 for males" onto the same group.
+    owned: list[tuple[_Group, _Threshold, bool, str | None]] = []
+    last_of_group: dict[int, _Threshold] = {}
+    for threshold in thresholds:
+        group = _owner(text, groups, threshold)
+        if group is None:
+            continue
+        previous = last_of_group.get(id(group))
+        chained = previous is not None and previous.end > group.end
+        gap_start = previous.end if chained else group.end
+        gap = text[gap_start:threshold.start]
+        if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
+            continue
+        if not chained and g.negation_re.search(text[max(0, group.start - 40):group.start]):
+            continue
+        if not chained and re.search(r"\d", gap) and not re.search(r"(?i)\d+\s*(?:days?|weeks?|h|hours?)", gap) \
+                and not re.search(r"(?i)\b(?:CKD|MDRD|1\.73|IFCC|DCCT|NGSP)\b|visit\s*\d", gap):
+            continue
+        unit = threshold.unit
+        if unit is None and chained and previous.unit and not threshold.multiple_of:
+            unit = previous.unit  # "Hb >= 12 g/dL for females, >= 13 for males"
+        codes = [code for code in group.codes if threshold.multiple_of or _unit_fits(code, unit)]
+        if not codes:
+            continue
+        threshold.unit = unit
+        last_of_group[id(group)] = threshold
+        owned.append((group, threshold, chained, gap if not chained else None))
+
+    # 2. after each threshold: an alternative unit in brackets, then its condition / sex clause.
+    rules: list[LabRule] = []
+    starts = [t.start for _, t, _, _ in owned] + [gr.start for gr in groups]
+    for group, threshold, chained, first_gap in owned:
+        end = _read_alternative(text, threshold, g)
+        next_start = min([s for s in starts if s >= end], default=len(text))
+        clause_end = _clause_end(text, end, next_start)
+        clause = text[end:clause_end]
+        clause = re.sub(r"(?i)[\s,]*(?:\bor\b|\band\b|\band/or\b)?[\s,]*$", "", clause)
+        sex = _sex(clause, g) if clause.strip() else None
+        condition = None if sex or not clause.strip() else _condition(clause, g)
+        quote_end = end
+        if sex or condition:
+            quote_end = end + len(clause.rstrip(" ,"))
+        if condition is None and first_gap:
+            condition = _preceding_condition(first_gap, g)
+        if condition is None and sex is None:
+            sex = _preceding_sex(text, group, g)
+        window = _nearest_window(windows, group.start)
+        for code in group.codes:
+            if not (threshold.multiple_of or _unit_fits(code, threshold.unit)):
+                continue
+            start = group.start
+            quote = text[start:quote_end]
+            rules.append(LabRule(
+                analyte=code, comparator=threshold.comparator, value=threshold.value, low=threshold.low,
+                high=threshold.high, unit=None if threshold.multiple_of else threshold.unit,
+                multiple_of=threshold.multiple_of, alternatives=list(threshold.alternatives),
+                condition=condition[0] if condition else None,
+                condition_type=condition[1] if condition else None, sex=sex,
+                window_days=window[1] if window else None, window_anchor=window[2] if window else None,
+                quote=quote, start=start, end=quote_end,
+            ))
+    return _dedupe(rules)
+
+
+def _owner(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
+    before = [group for group in groups if group.end <= threshold.start]
+    return before[-1] if before else None
+
+
+def _preceding_condition(gap: str, g: _Grammar) -> tuple[str, str] | None:
+    """ "bilirubin in patients with Gilbert's syndrome will be broaden to < 3 x ULN": the cue sits in the gap."""
+    for match in re.finditer(r"(?i)(?<![\w])(?:in|for|if|unless|with|without|except)\b", gap):
+        found = _condition(gap[match.start():], g)
+        if found:
+            return found
+    return None
+
+
+def _preceding_sex(text: str, group: _Group, g: _Grammar) -> Sex | None:
+    """ "Women: Hb >= 12 g/dL" / "in men, hemoglobin >= 13" """
+    head = text[max(0, group.start - 25):group.start]
+    match = re.search(r"(?i)(?:^|[\s(,;])(?:for|in)?\s*(" + "|".join(
+        re.escape(w) for w in g.sex_of if len(w) > 2) + r")\s*[:,]\s*$", head)
+    return g.sex_of.get(_norm_phrase(match.group(1))) if match else None
+
+
+def _nearest_window(windows: list[tuple[int, int, str]], position: int) -> tuple[int, int, str] | None:
+    if not windows:
+        return None
+    if len(windows) == 1:
+        return windows[0]
+    before = [w for w in windows if w[0] <= position]
+    return before[-1] if before else windows[0]
+
+
+def _dedupe(rules: list[LabRule]) -> list[LabRule]:
+    seen: set[tuple] = set()
+    unique = []
+    for rule in rules:
+        key = (rule.analyte, rule.comparator, rule.value, rule.low, rule.high, rule.unit, rule.multiple_of,
+               rule.condition, rule.condition_type, rule.sex)
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(rule)
+    return unique
