@@ -301,7 +301,7 @@ def build_lab_manual(entry: dict, out_dir: Path) -> Path:
             r = t.row()
             for col in columns:
                 r.cell(row[col] or "-")
-    target = out_dir / entry["file"]
+    target = out_dir / entry["pdf"]
     pdf.output(str(target))
     return target
 
