@@ -1,0 +1,69 @@
+"""Protocol id, version, effective date and title as the document states them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_NCT = re.compile(r"(?<![A-Za-z0-9])NCT\d{8}(?!\d)")
+_VERSION = re.compile(
+    r"\b(?:Edition(?:\s+Number)?|Version(?:\s+Number)?|Amendment(?:\s+Version)?|Revision)\s*(?:No\.?|#)?\s*[:.]?\s*"
+    r"(?P<v>\d{1,3}(?:\.\d{1,3}){0,2}|\([a-zA-Z0-9]{1,3}\))(?![\d/-])"
+)
+_DATE_LINE = re.compile(
+    r"\b(?:Approval\s+Date|Effective\s+Date|Date|Last\s+updated)\s*[:.]?\s*(?P<d>[^\n]{6,30})", re.IGNORECASE
+)
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s-]+(?P<m>[A-Za-z]{3,9})\.?[\s,-]+(?P<y>\d{4})")
+_MDY = re.compile(r"(?P<m>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
+_ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+
+
+def find_protocol_id(file_name: str, text: str) -> str:
+    """The NCT number in the file name, else the first in the text, else the file's stem."""
+    for source in (file_name, text):
+        match = _NCT.search(source)
+        if match:
+            return match.group()
+    stem = file_name.rsplit(".", 1)[0]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "protocol"
+
+
+def find_version(head: str) -> str | None:
+    match = _VERSION.search(head)
+    if not match:
+        return None
+    return match["v"].strip("()")
+
+
+def _to_date(text: str) -> dt.date | None:
+    for pattern in (_ISO, _DMY, _MDY):
+        match = pattern.search(text)
+        if not match:
+            continue
+        try:
+            month_text = match["m"]
+            month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text[:3].lower())
+            if month is None:
+                continue
+            return dt.date(int(match["y"]), month, int(match["d"]))
+        except ValueError:
+            continue
+    return None
+
+
+def find_effective_date(head: str) -> dt.date | None:
+    for match in _DATE_LINE.finditer(head):
+        date = _to_date(match["d"])
+        if date:
+            return date
+    return None
+
+
+def find_title(head: str) -> str | None:
+    for line in head.split("\n"):
+        line = line.strip()
+        if len(line) >= 20 and not _NCT.fullmatch(line):
+            return line[:300]
+    return None

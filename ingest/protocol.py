@@ -1,0 +1,165 @@
+"""parse_protocol: a protocol document -> Protocol (pages, sections, criteria with exact text and lab rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from labs.errors import DocumentError
+
+from ingest.criteria import Item, split_items, split_paragraphs
+from ingest.lines import Line, split_lines
+from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
+from ingest.models import Criterion, CriterionKind, LabRule, Page, Protocol, Section
+from ingest.normalize import normalize_text, strip_running_lines
+from ingest.readers import read_document
+from ingest.sections import CriteriaSection, find_criteria_sections, find_headings
+
+_log = logging.getLogger(__name__)
+
+try:  # lab-rule extraction is its own module (ingest.rules); structure parsing works without it
+    from ingest.rules import extract_rules as _extract_rules
+except ImportError as _exc:  # pragma: no cover - only while ingest.rules or what it needs has not landed
+    _log.warning("lab-rule extraction unavailable (%s); criteria are parsed without rules", _exc)
+    _extract_rules = None
+
+_REFERENCE = re.compile(r"\b(?:Table|Appendix|Section)\s+[A-Z]?\d+(?:\.\d+)*[A-Za-z]?\b|\bAppendix\s+[A-Z]\b")
+
+
+def parse_protocol(
+    path: str | Path,
+    *,
+    protocol_id: str | None = None,
+    version: str | None = None,
+    effective_date: dt.date | None = None,
+) -> Protocol:
+    """Read, normalize and structure one protocol document. Raises DocumentError naming the file and reason."""
+    path = Path(path)
+    document = read_document(path)
+    unstripped = [normalize_text(page.text) for page in document.pages]
+    normalized = strip_running_lines(unstripped)
+    pages: list[Page] = []
+    offset = 0
+    for raw, text in zip(document.pages, normalized, strict=True):
+        text = text + "\n"  # every page ends its last line, so pages never fuse two lines
+        pages.append(Page(number=raw.number, text=text, char_start=offset))
+        offset += len(text)
+    full_text = "".join(page.text for page in pages)
+    lines = split_lines(full_text, [p.char_start for p in pages], [p.number for p in pages])
+    # Version and date are often stated only in the running header, so look before headers are stripped.
+    head = "\n".join([text for text in unstripped if text.strip()][:5])
+
+    protocol_id = protocol_id or document.protocol_id or find_protocol_id(path.name, full_text)
+    version = version or document.version or find_version(head) or "1"
+    effective_date = effective_date or document.effective_date or find_effective_date(head)
+    sections = [_section(h.number, h.title, h.line, _section_end(h.line, lines)) for h in find_headings(lines)]
+    criteria_sections = find_criteria_sections(lines)
+    for found in criteria_sections:
+        if all(s.char_start != found.heading.line.start for s in sections):
+            end_line = found.lines[-1] if found.lines else found.heading.line
+            sections.append(_section(found.heading.number, found.heading.title, found.heading.line, end_line))
+    sections.sort(key=lambda s: s.char_start)
+
+    criteria: list[Criterion] = []
+    seen_ids: set[str] = set()
+    for found in criteria_sections:
+        items = split_items(found.lines, found.first_body_offset)
+        if not items:
+            items = split_paragraphs(found.lines, found.first_body_offset)
+        for item in items:
+            criteria.append(_criterion(item, found, full_text, lines, protocol_id, version, seen_ids))
+    return Protocol(
+        protocol_id=protocol_id,
+        version=version,
+        title=document.title or find_title(head),
+        effective_date=effective_date,
+        source_file=str(path),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        pages=pages,
+        sections=sections,
+        criteria=criteria,
+    )
+
+
+def _section_end(line: Line, lines: list[Line]) -> Line:
+    return line  # filled in by _close_sections; kept simple: a heading's extent is its line
+
+
+def _section(number: str | None, title: str, start: Line, end: Line) -> Section:
+    return Section(
+        number=number,
+        title=title,
+        page_start=start.page,
+        page_end=end.page,
+        char_start=start.start,
+        char_end=end.end,
+    )
+
+
+def _criterion(
+    item: Item,
+    found: CriteriaSection,
+    full_text: str,
+    lines: list[Line],
+    protocol_id: str,
+    version: str,
+    seen_ids: set[str],
+) -> Criterion:
+    text = full_text[item.start : item.end]
+    stripped = text.rstrip()
+    end = item.start + len(stripped)
+    base_id = f"{protocol_id}:{version}:{found.kind.value}:{item.label}"
+    criterion_id, n = base_id, 1
+    while criterion_id in seen_ids:  # a list that restarts its numbering (e.g. genetic-research exclusions)
+        n += 1
+        criterion_id = f"{base_id}~{n}"
+    seen_ids.add(criterion_id)
+    last_line = next((line for line in reversed(item.lines) if line.start <= end), item.lines[-1])
+    if item.children:
+        last_line = max([last_line, *[_last_line(child) for child in item.children]], key=lambda ln: ln.start)
+    return Criterion(
+        id=criterion_id,
+        protocol_id=protocol_id,
+        version=version,
+        kind=found.kind,
+        label=item.label,
+        parent_label=item.parent.label if item.parent else None,
+        section_number=found.heading.number,
+        section_title=found.heading.title,
+        page_start=item.lines[0].page,
+        page_end=last_line.page,
+        text=stripped,
+        char_start=item.start,
+        char_end=end,
+        rules=_rules(stripped, item),
+        refers_to=sorted(set(_REFERENCE.findall(stripped))),
+    )
+
+
+def _last_line(item: Item) -> Line:
+    if item.children:
+        return _last_line(item.children[-1])
+    return item.lines[-1]
+
+
+def _rules(text: str, item: Item) -> list[LabRule]:
+    """Rules of the criterion's own words: thresholds inside a sub-item belong to that sub-item only."""
+    global _extract_rules
+    if _extract_rules is None or not text.strip():
+        return []
+    try:
+        rules = _extract_rules(text)
+    except (ImportError, AttributeError, NotImplementedError) as exc:  # a dependency not yet in place
+        _log.warning("lab-rule extraction unavailable (%s); criteria are parsed without rules", exc)
+        _extract_rules = None
+        return []
+    if not item.children:
+        return rules
+    child_spans = [(c.start - item.start, c.end - item.start) for c in item.children]
+    return [r for r in rules if not any(s <= r.start < e for s, e in child_spans)]
+
+
+__all__ = ["CriterionKind", "DocumentError", "parse_protocol"]

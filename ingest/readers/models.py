@@ -1,0 +1,28 @@
+"""What a reader hands on: the document's pages of raw text, numbered as in the original, plus metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExtractedPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(description="1-based page number in the original document")
+    text: str = Field(description="raw extracted text (not yet normalized)")
+
+
+class ExtractedDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    kind: Literal["pdf", "docx", "html", "text", "ctgov"]
+    pages: list[ExtractedPage]
+    # Metadata a format carries explicitly (a CT.gov record names its NCT id); None where the text must tell.
+    protocol_id: str | None = None
+    version: str | None = None
+    title: str | None = None
+    effective_date: dt.date | None = None
