@@ -136,3 +136,62 @@ def apply_corrections(protocol: Protocol, store: AuditStore | None = None) -> Pr
     if not corrections:
         return protocol
     return protocol.model_copy(update={"criteria": [apply_to_criterion(c, corrections) for c in protocol.criteria]})
+
+
+class CorrectedIndex:
+    """A ProtocolIndex seen through the reviewers' corrections: what the Assessor should be given.
+
+    `protocol()` returns protocols with corrected rules, and `search()` returns candidates whose criteria carry
+    the corrected rules; a criterion a reviewer gave a rule on an analyte the parser missed becomes a
+    candidate for that analyte too (the index itself only knows the parsed rules). Everything else is the
+    wrapped index's own behaviour.
+    """
+
+    def __init__(self, index, store: AuditStore | None = None):
+        self._index = index
+        self._store = store or open_store()
+
+    def __getattr__(self, name: str):  # version_in_force, protocols, versions, ingest, ...
+        return getattr(self._index, name)
+
+    @property
+    def wrapped(self):
+        return self._index
+
+    def protocol(self, protocol_id: str, version: str | None = None) -> Protocol:
+        return apply_corrections(self._index.protocol(protocol_id, version), self._store)
+
+    def search(self, observations, protocol_id: str, on_date=None, top_k: int = 5, kinds=None):
+        observations = list(observations)
+        candidates = self._index.search(observations, protocol_id, on_date, top_k, kinds)
+        corrections = corrections_in_force(self._store, protocol_id)
+        if not corrections:
+            return candidates
+        from retrieval.models import Candidate  # noqa: PLC0415 - ui may import retrieval; keep module import light
+
+        corrected = [
+            c.model_copy(update={"criterion": apply_to_criterion(c.criterion, corrections)}) for c in candidates
+        ]
+        seen = {c.criterion.id for c in corrected}
+        for observation in observations:
+            version = self._index.version_in_force(protocol_id, on_date or observation.date)
+            related = set(self._index.related_analytes(observation.analyte))
+            for criterion in self.protocol(protocol_id, version).criteria:
+                if criterion.id in seen or criterion.id not in corrections:
+                    continue
+                if kinds is not None and criterion.kind not in kinds:
+                    continue
+                if related & {rule.analyte for rule in criterion.rules}:
+                    seen.add(criterion.id)
+                    corrected.append(
+                        Candidate(
+                            criterion=criterion,
+                            score=1.0,
+                            why=[f"reviewer-corrected rule on {observation.analyte}"],
+                            analytes=[observation.analyte],
+                        )
+                    )
+        return sorted(corrected, key=lambda c: -c.score)
+
+    def search_many(self, observations, protocol_id: str, on_date=None, top_k: int = 5, kinds=None):
+        return [self.search([o], protocol_id, on_date, top_k, kinds) for o in observations]

@@ -1,0 +1,53 @@
+"""The TrialGuard Streamlit app: `trialguard app` (or `make run`) serves it on 127.0.0.1:8501.
+
+Streamlit runs this file as a script with its own folder on sys.path; the repo root goes first so that
+`ui`, `reasoning`, ... import as packages even without an installed checkout.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from ui.pages import ask, batch, common, corrections, protocols, quality, review  # noqa: E402
+
+
+@st.cache_resource(show_spinner="First start: ingesting the demo protocols…")
+def _demo_protocols(data_dir: str, protocols_dir: str) -> list[str]:
+    """Once per server process and data dir; the index skips what it already holds."""
+    from ui.demo_protocols import ensure_demo_protocols  # noqa: PLC0415
+
+    return ensure_demo_protocols(common.index(), Path(protocols_dir))
+
+
+def main() -> None:
+    st.set_page_config(page_title="TrialGuard", page_icon="🧪", layout="wide")
+    settings = common.settings()
+    protocols_dir = settings.protocols_dir if settings.protocols_dir.is_absolute() else Path(_ROOT) / settings.protocols_dir
+    try:
+        added = _demo_protocols(str(settings.data_dir.resolve()), str(protocols_dir))
+    except Exception as exc:  # the app still opens; the Protocols page can ingest by hand
+        st.error(f"Could not ingest the demo protocols from {protocols_dir}: {exc}")
+        added = []
+    if added:
+        st.toast(f"Ingested demo protocols: {', '.join(added)}")
+    st.sidebar.markdown("### TrialGuard")
+    common.reviewer_sidebar()
+    pages = [
+        st.Page(ask.render, title="Ask", icon="❓", url_path="ask", default=True),
+        st.Page(batch.render, title="Batch", icon="📋", url_path="batch"),
+        st.Page(review.render, title="Review", icon="✅", url_path="review"),
+        st.Page(protocols.render, title="Protocols", icon="📄", url_path="protocols"),
+        st.Page(corrections.render, title="Corrections", icon="✏️", url_path="corrections"),
+        st.Page(quality.render, title="Quality", icon="📈", url_path="quality"),
+    ]
+    st.navigation(pages).run()
+
+
+main()

@@ -1,0 +1,37 @@
+"""`trialguard feedback export`: the audit trail as JSONL, or reviewer overrides as eval cases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    feedback = typer.Typer(help="Reviewer feedback and the audit trail.", no_args_is_help=True)
+
+    @feedback.command("export")
+    def export(
+        as_eval: Annotated[
+            bool, typer.Option("--as-eval", help="only overrides, as eval cases (eval/gold/override_cases.jsonl format)")
+        ] = False,
+        out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default: stdout")] = None,
+    ) -> None:
+        """Write every audit record (or, with --as-eval, each override as an eval case) as JSON lines."""
+        from ui.audit import open_store  # noqa: PLC0415
+        from ui.feedback_export import export_lines  # noqa: PLC0415
+        from ui.settings import Settings  # noqa: PLC0415
+
+        store = open_store(Settings())
+        lines = list(export_lines(store, as_eval))
+        text = "".join(line + "\n" for line in lines)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            typer.echo(f"{len(lines)} {'eval cases' if as_eval else 'records'} -> {out}", err=True)
+
+    app.add_typer(feedback, name="feedback")

@@ -1,0 +1,110 @@
+"""What every page shares: settings, the process-wide index/assessor/audit store, the reviewer's identity."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.models import LabRule
+from ui.audit import AuditStore, open_store
+from ui.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRUSTED_USER_HEADER_ENV = "TRIALGUARD_TRUSTED_USER_HEADER"
+
+
+def settings() -> Settings:
+    """Read each run: cheap, and tests point TRIALGUARD_DATA_DIR elsewhere between apps."""
+    return Settings()
+
+
+def index():
+    from ui.services import build_index  # noqa: PLC0415 - loads the embedder; only pages that search need it
+
+    return build_index(settings())
+
+
+def assessor():
+    from ui.services import build_corrected_assessor  # noqa: PLC0415
+
+    return build_corrected_assessor(settings())
+
+
+def store() -> AuditStore:
+    return open_store(settings())
+
+
+def trusted_user() -> str | None:
+    """The user an SSO reverse proxy authenticated, when the operator names the header it sets.
+
+    Only meaningful behind a proxy that strips this header from client requests and sets it itself; without
+    one, any client could send it. Unset (the default) = the reviewer name is a typed label.
+    """
+    header = getattr(settings(), "trusted_user_header", None) or os.environ.get(TRUSTED_USER_HEADER_ENV)
+    if not header:
+        return None
+    try:
+        value = st.context.headers.get(header)
+    except Exception:  # no request context (e.g. AppTest)
+        return None
+    return value.strip() if value and value.strip() else None
+
+
+def reviewer_sidebar() -> None:
+    """The reviewer box in the sidebar, shown on every page (the entry script renders it once per run)."""
+    user = trusted_user()
+    if user:
+        st.sidebar.markdown(f"Signed in as **{user}** (from the SSO proxy)")
+        st.session_state["reviewer_verified"] = user
+        return
+    st.session_state.pop("reviewer_verified", None)
+    st.sidebar.text_input(
+        "Reviewer name",
+        key="reviewer_name",
+        help="A label you type: it is recorded with each action but proves nothing about identity "
+        "unless the app runs behind an SSO proxy (see README, Access).",
+    )
+
+
+def reviewer() -> tuple[str, bool]:
+    """(name, verified) of whoever acts now; name '' when none was given."""
+    verified = st.session_state.get("reviewer_verified")
+    if verified:
+        return verified, True
+    return (st.session_state.get("reviewer_name") or "").strip(), False
+
+
+def describe_rule(rule: LabRule) -> str:
+    """One line a reviewer can check against the criterion text, e.g. 'ALT > 2.5 × ULN (if liver metastases)'."""
+    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
+    if rule.comparator.value == "between":
+        threshold = f"{_num(rule.low)}–{_num(rule.high)}{unit}"
+        text = f"{rule.analyte} between {threshold}"
+    else:
+        text = f"{rule.analyte} {rule.comparator.value} {_num(rule.value)}{unit}"
+    if rule.alternatives:
+        text += " [" + "; ".join(f"{_num(a.value or a.low)} {a.unit}" for a in rule.alternatives) + "]"
+    extras = []
+    if rule.condition:
+        extras.append(f"{rule.condition_type or 'if'} {rule.condition}")
+    if rule.sex:
+        extras.append(f"sex {rule.sex.value}")
+    if rule.window_days is not None:
+        extras.append(f"within {rule.window_days} d of {rule.window_anchor or 'anchor'}")
+    if extras:
+        text += " (" + ", ".join(extras) + ")"
+    if rule.source == "reviewer":
+        text += " · reviewer correction"
+    return text
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}"
+
+
+def show_error(exc: Exception) -> None:
+    st.error(f"{type(exc).__name__}: {exc}")

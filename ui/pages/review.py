@@ -1,0 +1,135 @@
+"""Review: the queue of assessments awaiting review; Confirm, Override (reason) or Flag (kind + comment)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reasoning.models import OverallVerdict, Verdict
+from ui.audit import Action, AuditError, FlagKind, ItemKind, ItemState, ItemStatus
+from ui.pages import common
+from ui.pages.card import render_assessment
+
+STATUS_FILTERS = {
+    "Awaiting review": [ItemStatus.AWAITING_REVIEW],
+    "Flagged": [ItemStatus.FLAGGED],
+    "Reviewed": [ItemStatus.CONFIRMED, ItemStatus.OVERRIDDEN],
+    "All": list(ItemStatus),
+}
+DECISIONS = {"Confirm": Action.CONFIRMED, "Override": Action.OVERRIDDEN, "Flag": Action.FLAGGED}
+FLAG_LABELS = {
+    FlagKind.WRONG_CITATION: "wrong citation",
+    FlagKind.WRONG_PARSE: "wrong parse (threshold / rule)",
+    FlagKind.MISSING_CRITERION: "missing criterion",
+}
+
+
+def item_label(state: ItemState) -> str:
+    first = state.submitted
+    what = first.before or {}
+    verdict = what.get("overall") or what.get("verdict") or "?"
+    scope = f"criterion {what.get('label')}" if state.item_kind is ItemKind.FINDING else "assessment"
+    question = (first.snapshot or {}).get("question") or ""
+    return (
+        f"{state.item_id} · {first.protocol_id} v{first.protocol_version} · {scope} · {verdict} · {question[:60]}"
+    )
+
+
+def history_table(state: ItemState) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "#": r.id,
+                "when (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "who": r.actor + (" (SSO)" if r.actor_verified else ""),
+                "action": r.action.value,
+                "before": _verdict(r.before),
+                "after": _verdict(r.after),
+                "reason": r.reason or "",
+                "flag": FLAG_LABELS.get(r.flag_kind, "") if r.flag_kind else "",
+                "comment": r.comment or "",
+            }
+            for r in state.history
+        ]
+    )
+
+
+def _verdict(value: dict | None) -> str:
+    if not value:
+        return ""
+    return str(value.get("overall") or value.get("verdict") or "")
+
+
+def decision_form(state: ItemState) -> None:
+    name, verified = common.reviewer()
+    verdicts = (
+        [v.value for v in Verdict] if state.item_kind is ItemKind.FINDING else [v.value for v in OverallVerdict]
+    )
+    current = _verdict(state.submitted.before)
+    with st.form(f"decide-{state.item_id}"):
+        decision = st.radio("Decision", list(DECISIONS), horizontal=True, key="review_decision")
+        new_verdict = st.selectbox(
+            "Reviewer's verdict (Override)",
+            [v for v in verdicts if v != current],
+            key="review_new_verdict",
+        )
+        reason = st.text_input("Reason (required for Override)", key="review_reason")
+        flag = st.selectbox(
+            "What is wrong (Flag)", list(FLAG_LABELS), format_func=FLAG_LABELS.get, key="review_flag"
+        )
+        comment = st.text_area("Comment (required for Flag)", key="review_comment")
+        submitted = st.form_submit_button("Record decision", type="primary")
+    if not submitted:
+        return
+    if not name:
+        st.error("Enter your name in the sidebar (Reviewer name) first: every decision is signed.")
+        return
+    action = DECISIONS[decision]
+    try:
+        record = common.store().review(
+            state.item_id,
+            action,
+            actor=name,
+            actor_verified=verified,
+            reason=reason if action is Action.OVERRIDDEN else None,
+            comment=comment,
+            flag_kind=flag if action is Action.FLAGGED else None,
+            new_verdict=new_verdict if action is Action.OVERRIDDEN else None,
+        )
+    except AuditError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["review_last"] = f"Recorded: {record.action.value} by {record.actor} (record #{record.id})."
+    st.rerun()
+
+
+def render() -> None:
+    st.title("Review")
+    st.caption("Every decision is a new record in the append-only audit trail; nothing is edited in place.")
+    last = st.session_state.pop("review_last", None)
+    if last:
+        st.success(last)
+    store = common.store()
+    show = st.radio("Show", list(STATUS_FILTERS), horizontal=True, key="review_filter")
+    states = [s for s in store.items() if s.status in STATUS_FILTERS[show]]
+    st.metric("Awaiting review", len(store.queue()))
+    if not states:
+        st.info("Nothing here. Send an assessment to review from the Ask or Batch page.")
+        return
+    labels = {item_label(s): s for s in states}
+    chosen = st.selectbox("Item", list(labels), key="review_item")
+    state = labels[chosen]
+    st.markdown(f"Status: **{state.status.value.replace('_', ' ')}**")
+    assessment = state.submitted.assessment
+    if state.item_kind is ItemKind.FINDING:
+        st.markdown(f"Reviewing **criterion {state.submitted.before.get('label')}** of this assessment.")
+    if assessment is not None:
+        render_assessment(assessment, key=f"review-{state.item_id}")
+    st.subheader("Decision")
+    decision_form(state)
+    st.subheader("History")
+    st.dataframe(history_table(state), hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    render()
