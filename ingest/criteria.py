@@ -174,8 +174,15 @@ def _walk(items: list[Item]):
         yield from _walk(item.children)
 
 
+_RUN_IN_TITLE = re.compile(r"^[A-Z][^.;:]{0,60}:$")  # "Recruitment of participants:" starts another topic
+
+
 def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
-    """Unlabelled criteria: a paragraph starts after a line that ends a sentence (or after a blank line)."""
+    """Unlabelled criteria: a paragraph starts after a line that ends a sentence (or after a blank line).
+
+    A one-line lead-in ending with ":" before the first paragraph is not a criterion; a short run-in title
+    ("Possible harms:") after them ends the list.
+    """
     items: list[Item] = []
     current: Item | None = None
     previous_ended = True
@@ -184,6 +191,13 @@ def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
         text = line.text[offset - line.start :]
         if not text.strip():
             previous_ended = True
+            continue
+        stripped = text.strip()
+        if previous_ended and stripped.endswith(":") and (not items or (
+            _RUN_IN_TITLE.match(stripped) and len(stripped.split()) <= 6
+        )):
+            if items:
+                break
             continue
         if current is None or (previous_ended and text[:1].isupper()):
             current = Item(f"p{len(items) + 1}", "paragraph", None, [line], offset, 0)

@@ -135,7 +135,9 @@ _PAGE_NUMBER_KEY = re.compile(r"^(?:page )?-? ?# ?-?(?: ?(?:of|/) ?#)?$|^# ?\(#\
 
 def _may_run(key: str) -> bool:
     """A recurring line is a header/footer if it has words or is a page number; not a bare list label."""
-    return sum(ch.isalpha() for ch in key) >= 3 or bool(_PAGE_NUMBER_KEY.match(key))
+    letters = sum(ch.isalpha() for ch in key)
+    # "ly#" (a compound code under the header) runs too; "#." (a bare list label) does not.
+    return letters >= 3 or (letters >= 2 and "#" in key) or bool(_PAGE_NUMBER_KEY.match(key))
 
 
 def strip_running_lines(pages: list[str]) -> list[str]:

@@ -16,7 +16,9 @@ from ingest.lines import Line
 from ingest.models import CriterionKind
 
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}|…{2,}|\.{2,}\s*\d+\s*$|\s\d{1,3}\s*$")
-_NUMBERED_HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?P<title>[A-Z][^\n]{1,150})$")
+_NUMBERED_HEADING = re.compile(
+    r"^(?P<number>\d{1,2}(?:\.\d{1,2}){0,4})(?:\.\s*|\s+)(?P<title>[A-Z][^\n]{1,150})$"
+)
 _TERMINAL = (".", ",", ";", ":")
 
 _CRITERIA_HEADINGS: list[tuple[CriterionKind, re.Pattern[str]]] = [
@@ -70,6 +72,8 @@ def numbered_heading(line: Line) -> Heading | None:
         return None
     number, title = match["number"], match["title"].strip()
     words = title.split()
+    if "." in number and title.endswith(":"):
+        title = title[:-1].rstrip()  # "4.4 Criteria for Removal or Dropout:"
     if title.endswith(_TERMINAL) or len(words) > 12:
         return None
     if "." not in number:
@@ -162,6 +166,14 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
         # Unnumbered headings end the section too, unless they only group the next numbered items.
         cut = len(body)
         seen_item = False
+        if heading.body_start < heading.line.end and heading.line.text.lstrip().startswith(("•", "-", "*")):
+            # "• Inclusion Criteria: text": a run-in bullet holds one paragraph; a blank line or the next
+            # bullet ends it.
+            cut = next(
+                (k for k in range(1, len(body)) if not body[k].text.strip() or starts_item(body[k].text)), len(body)
+            )
+            sections.append(CriteriaSection(kind, heading, body[:cut], heading.body_start))
+            continue
         for k in range(len(body)):
             line = body[k]
             if k == 0 and line is heading.line:

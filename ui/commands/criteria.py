@@ -1,0 +1,99 @@
+"""`trialguard criteria FILE`: a protocol's criteria as parsed (label, kind, section, page, text, lab rules)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ingest.models import LabRule, Protocol
+
+
+def _rule_json(rule: LabRule) -> dict[str, object]:
+    return {
+        "analyte": rule.analyte,
+        "comparator": rule.comparator.value,
+        "value": rule.value,
+        "low": rule.low,
+        "high": rule.high,
+        "unit": rule.unit,
+        "multiple_of": rule.multiple_of,
+        "condition": rule.condition,
+        "quote": rule.quote,
+    }
+
+
+def protocol_json(protocol: Protocol) -> dict[str, object]:
+    """The JSON shape of `trialguard criteria --json` (documented in the README)."""
+    return {
+        "protocol_id": protocol.protocol_id,
+        "version": protocol.version,
+        "effective_date": protocol.effective_date.isoformat() if protocol.effective_date else None,
+        "title": protocol.title,
+        "source_file": protocol.source_file,
+        "criteria": [
+            {
+                "id": c.id,
+                "label": c.label,
+                "parent_label": c.parent_label,
+                "kind": c.kind.value,
+                "section": " ".join(part for part in (c.section_number, c.section_title) if part) or None,
+                "page": c.page_start,
+                "page_end": c.page_end,
+                "text": c.text,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+                "rules": [_rule_json(rule) for rule in c.rules],
+            }
+            for c in protocol.criteria
+        ],
+    }
+
+
+def _describe(rule: LabRule) -> str:
+    if rule.comparator.value == "between":
+        limit = f"{rule.low:g}–{rule.high:g}"
+    else:
+        limit = f"{rule.comparator.value} {rule.value:g}" if rule.value is not None else rule.comparator.value
+    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
+    condition = f" ({rule.condition_type or 'if'} {rule.condition})" if rule.condition else ""
+    return f"{rule.analyte} {limit}{unit}{condition}"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def criteria(
+        file: Path = typer.Argument(..., help="protocol: PDF, DOCX, HTML, TXT/MD or a ClinicalTrials.gov JSON"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+        protocol_id: str | None = typer.Option(None, "--protocol-id", help="override the NCT id found"),
+        version: str | None = typer.Option(None, "--version", help="override the version found"),
+        kind: list[str] = typer.Option([], "--kind", help="only these kinds (inclusion, exclusion, ...)"),
+    ) -> None:
+        """Parse a protocol and show its criteria with labels, pages and lab rules."""
+        from ingest.protocol import parse_protocol
+
+        # Parse completely before printing anything: an unreadable file gives an error and no partial output.
+        protocol = parse_protocol(file, protocol_id=protocol_id, version=version)
+        if kind:
+            wanted = {k.lower() for k in kind}
+            protocol = protocol.model_copy(update={"criteria": [c for c in protocol.criteria if c.kind.value in wanted]})
+        if as_json:
+            typer.echo(json.dumps(protocol_json(protocol), ensure_ascii=False, indent=2))
+            return
+        table = Table(
+            title=f"{protocol.protocol_id} version {protocol.version} — {len(protocol.criteria)} criteria",
+            show_lines=True,
+        )
+        for column in ("kind", "label", "section", "page", "text", "lab rules"):
+            table.add_column(column, overflow="fold")
+        for c in protocol.criteria:
+            pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}–{c.page_end}"
+            section = " ".join(part for part in (c.section_number, c.section_title) if part)
+            text = c.text if len(c.text) <= 400 else c.text[:400] + " …"
+            table.add_row(
+                c.kind.value, c.label, section, pages, text, "\n".join(_describe(r) for r in c.rules) or "-"
+            )
+        Console(width=180).print(table)
