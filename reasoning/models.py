@@ -80,6 +80,11 @@ class Assessment(BaseModel):
     observations: list[LabObservation] = Field(default_factory=list)
     provenance: Provenance
     notes: list[str] = Field(default_factory=list, description="visible notes, e.g. an LLM fallback")
+    guardrails: dict[str, int] = Field(
+        default_factory=dict,
+        description="how often each verification guardrail fired (llm_fallback, quote_not_verbatim, "
+        "unknown_criterion, verdict_disagreement, ...); empty when no LLM was asked",
+    )
 
     @staticmethod
     def overall_of(findings: list[Finding]) -> OverallVerdict:

@@ -1,0 +1,760 @@
+"""The exact engine: lab observations × a criterion's parsed LabRules → a verdict with the arithmetic shown.
+
+Semantics (DESIGN.md, Verdicts): a LabRule states the threshold exactly as the text does. For an inclusion
+criterion the requirement is met when the threshold holds (VIOLATES when it does not); for exclusion,
+discontinuation and dose-modification criteria the criterion is violated when the threshold holds.
+
+Numbers are compared as decimal.Decimal built from their shortest string forms, so "≤ 2.5 × ULN" with a value of
+exactly 2.5 × ULN MEETS without floating-point drift. Unit conversions that are an exact power of ten are applied
+exactly; other conversions (molar ↔ mass, HbA1c % ↔ mmol/mol) are rounded to a stated number of significant
+digits before the comparison, and the arithmetic says so.
+
+Within one criterion, rules combine the way criteria are written: an inclusion criterion lists requirements that
+must all hold; an exclusion criterion lists conditions any one of which excludes. Rules on analytes that were
+not observed are left out of the verdict (and named in the notes), except when the text joins two rules the other
+way (an inclusion "CrCl ≥ 60 mL/min or creatinine ≤ 1.5 × ULN"): then a missing alternative makes the answer
+INDETERMINATE rather than a guess. Unknown patient facts a rule depends on (sex, a condition such as liver
+metastases) are resolved by evaluating every branch: when the branches disagree, the verdict is INDETERMINATE
+and names the fact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from typing import Iterable
+
+import labs
+from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
+from labs.errors import TrialGuardError
+from labs.observation import Demographics, LabObservation, Sex
+from labs.reference_range import ReferenceRange
+from reasoning.models import Citation, Finding, Verdict
+
+ENGINE_VERSION = "trialguard-engine 0.1.0"
+
+# Significant digits kept after a non-exact unit conversion: one more than the value was reported with, at least 3.
+MIN_SIGNIFICANT_DIGITS = 3
+DERIVED_DECIMALS = 1  # CrCl and eGFR are rounded to one decimal place before comparing
+
+_SCREENING_KINDS = {CriterionKind.INCLUSION, CriterionKind.EXCLUSION}
+_ON_STUDY_KINDS = {CriterionKind.DISCONTINUATION, CriterionKind.DOSE_MODIFICATION}
+_SYMBOL = {Comparator.LT: "<", Comparator.LE: "≤", Comparator.GT: ">", Comparator.GE: "≥"}
+
+
+class State(str, Enum):
+    """Whether a rule's threshold holds for the data at hand."""
+
+    HOLDS = "holds"
+    FAILS = "fails"
+    UNKNOWN = "unknown"  # data present but not enough to decide (no unit, no ULN, demographics missing)
+    NO_DATA = "no data"  # no observation of this analyte at all
+    NOT_APPLICABLE = "not applicable"  # observation outside the criterion's time frame
+
+
+@dataclass
+class RuleOutcome:
+    rule: LabRule
+    state: State
+    lines: list[str] = field(default_factory=list)  # arithmetic, one line per observation judged
+    reasons: list[str] = field(default_factory=list)  # why UNKNOWN / NOT_APPLICABLE / NO_DATA
+    used: list[LabObservation] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------- numbers
+def dec(value: float | int | str | Decimal) -> Decimal:
+    """The shortest decimal that round-trips the float: 2.5 → Decimal('2.5'), never 2.4999999…"""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+def significant_digits(value: Decimal) -> int:
+    digits = value.normalize().as_tuple().digits
+    return max(1, len(digits)) if any(digits) else 1
+
+
+def round_significant(value: Decimal, digits: int) -> Decimal:
+    if value == 0:
+        return Decimal(0)
+    exponent = value.adjusted() - digits + 1
+    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
+
+
+def fmt(value: Decimal) -> str:
+    """Plain notation without exponent or trailing zeros: 100, 2.5, 0.015."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _compare(value: Decimal, comparator: Comparator, limit: Decimal | None, low: Decimal | None, high: Decimal | None) -> bool:
+    if comparator is Comparator.BETWEEN:
+        assert low is not None and high is not None
+        return low <= value <= high
+    assert limit is not None
+    return {
+        Comparator.LT: value < limit,
+        Comparator.LE: value <= limit,
+        Comparator.GT: value > limit,
+        Comparator.GE: value >= limit,
+    }[comparator]
+
+
+# ----------------------------------------------------------------------------------------------- units
+def _same_unit(a: str, b: str) -> bool:
+    if a.strip() == b.strip():
+        return True
+    try:
+        return labs.parse_unit(a) == labs.parse_unit(b)
+    except TrialGuardError:
+        return False
+
+
+def _power_of_ten(factor: float) -> int | None:
+    if factor <= 0:
+        return None
+    exponent = round(__import__("math").log10(factor))
+    return exponent if abs(factor / (10.0**exponent) - 1.0) < 1e-9 else None
+
+
+@dataclass
+class Converted:
+    value: Decimal
+    text: str  # "" when no conversion happened
+
+
+def convert_value(value: Decimal, from_unit: str, to_unit: str, analyte: str) -> Converted:
+    """Value in from_unit → to_unit; exact for power-of-ten factors, otherwise rounded and said so."""
+    if _same_unit(from_unit, to_unit):
+        return Converted(value, "")
+    one = labs.convert(1.0, from_unit, to_unit, analyte)
+    two = labs.convert(2.0, from_unit, to_unit, analyte)
+    zero = labs.convert(0.0, from_unit, to_unit, analyte)
+    linear = abs(float(zero)) < 1e-12 and abs(float(two) - 2 * float(one)) <= 1e-9 * abs(float(two))
+    exponent = _power_of_ten(float(one)) if linear else None
+    if exponent is not None:
+        converted = value.scaleb(exponent)
+        return Converted(converted, f"{fmt(value)} {from_unit} = {fmt(converted)} {to_unit}")
+    raw = dec(float(labs.convert(float(value), from_unit, to_unit, analyte)))
+    digits = max(MIN_SIGNIFICANT_DIGITS, significant_digits(value) + 1)
+    rounded = round_significant(raw, digits)
+    return Converted(
+        rounded,
+        f"{fmt(value)} {from_unit} = {fmt(rounded)} {to_unit} (converted, rounded to {digits} significant digits)",
+    )
+
+
+# ----------------------------------------------------------------------------------------------- analytes
+def _code(name: str) -> str | None:
+    try:
+        return labs.analyte(name).code
+    except TrialGuardError:
+        return None
+
+
+_CODES: dict[str, str | None] = {}
+
+
+def code_of(name: str) -> str | None:
+    """Catalog code for a well-known analyte name, cached (the catalog is loaded once by labs)."""
+    if name not in _CODES:
+        _CODES[name] = _code(name)
+    return _CODES[name]
+
+
+def canonical_code(analyte: str) -> str:
+    """Map whatever an observation or rule carries (code or synonym) onto the catalog code."""
+    return code_of(analyte) or analyte
+
+
+# ----------------------------------------------------------------------------------------------- context
+@dataclass
+class Context:
+    demographics: Demographics
+    reference_ranges: list[ReferenceRange]
+    on_date: dt.date | None
+
+
+def _demographics_of(obs: LabObservation, ctx: Context) -> Demographics:
+    """The observation's own demographics fill what the call-level ones leave unknown."""
+    if obs.demographics is None:
+        return ctx.demographics
+    merged = ctx.demographics.model_dump()
+    for key, value in obs.demographics.model_dump().items():
+        if key == "conditions":
+            merged["conditions"] = {**value, **merged["conditions"]}
+        elif merged.get(key) is None:
+            merged[key] = value
+    return Demographics.model_validate(merged)
+
+
+def _norm_condition(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def condition_status(condition: str, demographics: Demographics) -> bool | None:
+    wanted = _norm_condition(condition)
+    for name, status in demographics.conditions.items():
+        known = _norm_condition(name)
+        if known and (known == wanted or known in wanted or wanted in known):
+            return status
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- ULN / LLN
+@dataclass
+class Limit:
+    value: Decimal
+    unit: str | None
+    source: str
+
+
+def _range_limit(obs: LabObservation, which: str, ctx: Context) -> tuple[Limit | None, str | None]:
+    """ULN/LLN from the observation, else from the study lab manual for its analyte, sex and age."""
+    own = obs.uln if which == "ULN" else obs.lln
+    if own is not None:
+        return Limit(dec(own), obs.range_unit or obs.unit, "the observation's range"), None
+    demo = _demographics_of(obs, ctx)
+    code = canonical_code(obs.analyte)
+    ranges = [r for r in ctx.reference_ranges if canonical_code(r.analyte) == code]
+    ranges = [r for r in ranges if (r.uln if which == "ULN" else r.lln) is not None]
+    if not ranges:
+        return None, f"no {which} for {obs.analyte}: give the lab's {which} or load the study lab manual"
+    if demo.sex is not None:
+        ranges = [r for r in ranges if r.sex in (None, demo.sex)]
+    if demo.age_years is not None:
+        ranges = [
+            r for r in ranges
+            if (r.age_min is None or demo.age_years >= r.age_min) and (r.age_max is None or demo.age_years < r.age_max)
+        ]
+    values = {(dec(r.uln if which == "ULN" else r.lln), r.unit) for r in ranges}
+    if not values:
+        return None, f"no {which} for {obs.analyte} in the lab manual for this patient's sex/age"
+    if len(values) > 1:
+        missing = [name for name, v in (("sex", demo.sex), ("age", demo.age_years)) if v is None]
+        why = f" ({' and '.join(missing)} unknown)" if missing else ""
+        return None, f"the lab manual gives several {which}s for {obs.analyte}{why}"
+    value, unit = values.pop()
+    chosen = next(r for r in ranges if r.unit == unit)
+    return Limit(value, unit, f"the study lab manual{f' ({chosen.source})' if chosen.source else ''}"), None
+
+
+# ----------------------------------------------------------------------------------------------- derived values
+@dataclass
+class Value:
+    """One number the rule is judged on: an observation's value or a value derived from observations."""
+
+    value: Decimal
+    unit: str | None
+    analyte: str
+    date: dt.date | None
+    used: list[LabObservation]
+    text: str  # how it was obtained ("" for a plain observation)
+    base: LabObservation | None = None  # the observation itself, for its ULN/LLN
+
+
+def _latest(observations: list[LabObservation]) -> LabObservation:
+    return max(enumerate(observations), key=lambda pair: (pair[1].date or dt.date.min, pair[0]))[1]
+
+
+def _derive(target: str, by_code: dict[str, list[LabObservation]], ctx: Context) -> tuple[list[Value], list[str]]:
+    """CrCl (Cockcroft-Gault), eGFR (CKD-EPI 2021) or ANC (WBC × neutrophil %) when the inputs are known."""
+    crcl, egfr, anc = code_of("creatinine clearance"), code_of("egfr"), code_of("anc")
+    creat, wbc, neut_pct = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
+    if target in (crcl, egfr) and creat and by_code.get(creat):
+        obs = _latest(by_code[creat])
+        demo = _demographics_of(obs, ctx)
+        if obs.unit is None:
+            return [], [f"{target} cannot be derived: no unit given for creatinine {obs.value}"]
+        if target == crcl:
+            missing = [n for n, v in (("age", demo.age_years), ("weight", demo.weight_kg), ("sex", demo.sex)) if v is None]
+            if missing:
+                return [], [f"CrCl (Cockcroft-Gault) needs {', '.join(missing)}: not given"]
+            raw = labs.derived.cockcroft_gault(demo.age_years, demo.weight_kg, demo.sex, obs.value, obs.unit)
+            formula = (
+                f"Cockcroft-Gault: (140 − {fmt(dec(demo.age_years))} y) × {fmt(dec(demo.weight_kg))} kg"
+                f" / (72 × creatinine {fmt(dec(obs.value))} {obs.unit})"
+                + (" × 0.85 (female)" if demo.sex == Sex.FEMALE else "")
+            )
+            unit = "mL/min"
+        else:
+            missing = [n for n, v in (("age", demo.age_years), ("sex", demo.sex)) if v is None]
+            if missing:
+                return [], [f"eGFR (CKD-EPI 2021) needs {', '.join(missing)}: not given"]
+            raw = labs.derived.ckd_epi_2021(obs.value, obs.unit, demo.age_years, demo.sex)
+            formula = (
+                f"CKD-EPI 2021: creatinine {fmt(dec(obs.value))} {obs.unit}, age {fmt(dec(demo.age_years))} y,"
+                f" sex {demo.sex.value}"
+            )
+            unit = "mL/min/1.73m2"
+        value = dec(float(raw)).quantize(Decimal(1).scaleb(-DERIVED_DECIMALS), rounding=ROUND_HALF_UP)
+        text = f"{formula} = {fmt(value)} {unit} (rounded to {DERIVED_DECIMALS} decimal)"
+        return [Value(value, unit, target, obs.date, [obs], text)], []
+    if target == anc and wbc and neut_pct and by_code.get(wbc) and by_code.get(neut_pct):
+        w, p = _latest(by_code[wbc]), _latest(by_code[neut_pct])
+        if w.unit is None:
+            return [], [f"ANC cannot be derived: no unit given for WBC {w.value}"]
+        # exact decimal product: ANC = WBC × neutrophils % / 100, in the WBC's unit
+        value = dec(w.value) * dec(p.value) / Decimal(100)
+        text = f"ANC = WBC {fmt(dec(w.value))} {w.unit} × neutrophils {fmt(dec(p.value))} % / 100 = {fmt(value)} {w.unit}"
+        date = w.date if w.date == p.date else None
+        return [Value(value, w.unit, target, date or w.date, [w, p], text)], []
+    return [], []
+
+
+def derivable(target: str, observed: Iterable[str]) -> bool:
+    """Whether a rule on `target` could be judged from observations of these analyte codes."""
+    observed = set(observed)
+    if target in observed:
+        return True
+    creat, wbc, neut = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
+    if target in (code_of("creatinine clearance"), code_of("egfr")) and target is not None:
+        return creat in observed
+    if target == code_of("anc") and target is not None:
+        return wbc in observed and neut in observed
+    return False
+
+
+# ----------------------------------------------------------------------------------------------- one rule
+def _threshold_text(rule: LabRule, limit_unit: str | None) -> str:
+    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {limit_unit}" if limit_unit else "")
+    if rule.comparator is Comparator.BETWEEN:
+        return f"between {fmt(dec(rule.low))} and {fmt(dec(rule.high))}{unit}"
+    return f"{_SYMBOL[rule.comparator]} {fmt(dec(rule.value))}{unit}"
+
+
+def _rule_is_complete(rule: LabRule) -> str | None:
+    if rule.comparator is Comparator.BETWEEN:
+        if rule.low is None or rule.high is None:
+            return "range rule without both limits"
+    elif rule.value is None:
+        return "rule without a limit value"
+    if rule.multiple_of is None and not rule.unit:
+        return None  # a unit-less limit (ratio, pH, INR): compared as is
+    return None
+
+
+def _verdict_word(holds: bool, kind: CriterionKind) -> str:
+    if kind is CriterionKind.INCLUSION:
+        return Verdict.MEETS.value if holds else Verdict.VIOLATES.value
+    return Verdict.VIOLATES.value if holds else Verdict.MEETS.value
+
+
+def _judge_value(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context) -> tuple[State, str]:
+    """Compare one value with one rule; returns the state and a line of arithmetic (or the reason)."""
+    label = item.analyte
+    val = item.value
+    prefix = f"{item.text}; " if item.text else ""
+    if rule.multiple_of:
+        if item.base is None:
+            return State.UNKNOWN, f"{label}: a derived value has no {rule.multiple_of}"
+        limit, problem = _range_limit(item.base, rule.multiple_of, ctx)
+        if limit is None:
+            return State.UNKNOWN, problem or f"no {rule.multiple_of}"
+        unit_note = ""
+        if limit.unit and item.unit and not _same_unit(limit.unit, item.unit):
+            try:
+                conv = convert_value(limit.value, limit.unit, item.unit, item.analyte)
+            except TrialGuardError as exc:
+                return State.UNKNOWN, f"{label}: {rule.multiple_of} unit {limit.unit} not convertible to {item.unit}: {exc}"
+            limit = Limit(conv.value, item.unit, limit.source)
+            unit_note = f" ({conv.text})"
+        elif limit.unit and item.unit is None:
+            return State.UNKNOWN, f"{label} {fmt(val)}: no unit given, and the {rule.multiple_of} is in {limit.unit}"
+        unit = item.unit or limit.unit
+        unit_txt = f" {unit}" if unit else ""
+        if limit.value == 0:
+            return State.UNKNOWN, f"{label}: {rule.multiple_of} of 0 cannot scale a limit"
+        ratio = (val / limit.value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if rule.comparator is Comparator.BETWEEN:
+            low, high = dec(rule.low) * limit.value, dec(rule.high) * limit.value
+            holds = _compare(val, rule.comparator, None, low, high)
+            bound = f"{fmt(low)}–{fmt(high)}{unit_txt}"
+        else:
+            bound_value = dec(rule.value) * limit.value
+            holds = _compare(val, rule.comparator, bound_value, None, None)
+            bound = f"{fmt(bound_value)}{unit_txt}"
+        source = "" if limit.source == "the observation's range" else f" from {limit.source}"
+        no_unit = "; no unit given, ULN taken in the value's own unit" if unit is None else ""
+        line = (
+            f"{prefix}{label} {fmt(val)}{unit_txt} = {fmt(ratio)} × {rule.multiple_of} {fmt(limit.value)}{unit_txt}"
+            f"{source}{unit_note}{no_unit}; limit {_threshold_text(rule, None)} ({bound}) → {_verdict_word(holds, kind)}"
+        )
+        return (State.HOLDS if holds else State.FAILS), line
+
+    # absolute limit, possibly restated in other units
+    limit_unit = rule.unit
+    low, high, value = (dec(x) if x is not None else None for x in (rule.low, rule.high, rule.value))
+    conv_text = ""
+    if limit_unit:
+        if item.unit is None:
+            return State.UNKNOWN, f"{label} {fmt(val)}: no unit given (the limit is in {limit_unit})"
+        if not _same_unit(item.unit, limit_unit):
+            alternative = next((a for a in rule.alternatives if _same_unit(a.unit, item.unit)), None)
+            if alternative is not None:
+                # the protocol states the limit in the observation's unit too: compare with its own number
+                limit_unit = alternative.unit
+                value, low, high = (dec(x) if x is not None else None for x in (alternative.value, alternative.low, alternative.high))
+                conv_text = f" (the protocol's own limit in {alternative.unit})"
+            else:
+                try:
+                    conv = convert_value(val, item.unit, limit_unit, item.analyte)
+                except TrialGuardError as exc:
+                    return State.UNKNOWN, f"{label} {fmt(val)} {item.unit}: cannot convert to {limit_unit}: {exc}"
+                prefix += conv.text + "; "
+                val = conv.value
+    unit_txt = f" {limit_unit}" if limit_unit else (f" {item.unit}" if item.unit else "")
+    holds = _compare(val, rule.comparator, value, low, high)
+    if rule.comparator is Comparator.BETWEEN:
+        threshold = f"between {fmt(low)} and {fmt(high)}{unit_txt}"
+    else:
+        threshold = f"{_SYMBOL[rule.comparator]} {fmt(value)}{unit_txt}"
+    line = f"{prefix}{label} {fmt(val)}{unit_txt}; limit {threshold}{conv_text} → {_verdict_word(holds, kind)}"
+    return (State.HOLDS if holds else State.FAILS), line
+
+
+def _in_time_frame(obs_date: dt.date | None, rule: LabRule, kind: CriterionKind, ctx: Context, demo: Demographics) -> tuple[bool | None, str]:
+    """True: judge it; False: not applicable (wrong phase); None: outside the lab window (indeterminate)."""
+    anchor = demo.reference_start
+    if obs_date is None or anchor is None:
+        return True, ""
+    if kind in _SCREENING_KINDS and obs_date > anchor:
+        return False, f"lab of {obs_date} is after the reference date {anchor}: an on-study value, not a screening one"
+    if kind in _ON_STUDY_KINDS and obs_date < anchor:
+        return False, f"lab of {obs_date} is before the reference date {anchor}: a screening value, not on-study"
+    if rule.window_days is not None and kind in _SCREENING_KINDS:
+        days = (anchor - obs_date).days
+        if days > rule.window_days:
+            anchor_name = rule.window_anchor or "the reference date"
+            return None, (
+                f"lab of {obs_date} is {days} days before {anchor_name} ({anchor}); the criterion needs a lab within"
+                f" {rule.window_days} days"
+            )
+    return True, ""
+
+
+def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[LabObservation]], ctx: Context) -> RuleOutcome:
+    """One rule against every observation of its analyte (or a value derived from them)."""
+    target = canonical_code(rule.analyte)
+    incomplete = _rule_is_complete(rule)
+    if incomplete:
+        return RuleOutcome(rule, State.UNKNOWN, reasons=[f"{rule.analyte}: {incomplete}"])
+    items: list[Value] = []
+    reasons: list[str] = []
+    for obs in by_code.get(target, []):
+        items.append(Value(dec(obs.value), obs.unit, obs.analyte, obs.date, [obs], "", base=obs))
+    if not items:
+        derived, why = _derive(target, by_code, ctx)
+        items.extend(derived)
+        reasons.extend(why)
+        if not items and not why:
+            return RuleOutcome(rule, State.NO_DATA, reasons=[f"no {rule.analyte} value given"])
+        if not items:
+            return RuleOutcome(rule, State.UNKNOWN, reasons=why)
+    states: list[State] = []
+    outcome = RuleOutcome(rule, State.NO_DATA)
+    for item in items:
+        demo = _demographics_of(item.used[0], ctx)
+        ok, why = _in_time_frame(item.date, rule, kind, ctx, demo)
+        if ok is False:
+            states.append(State.NOT_APPLICABLE)
+            outcome.reasons.append(why)
+            continue
+        if ok is None:
+            states.append(State.UNKNOWN)
+            outcome.reasons.append(why)
+            outcome.used.extend(item.used)
+            continue
+        state, line = _judge_value(rule, item, kind, ctx)
+        states.append(state)
+        outcome.used.extend(item.used)
+        (outcome.lines if state in (State.HOLDS, State.FAILS) else outcome.reasons).append(line)
+    outcome.reasons = reasons + outcome.reasons
+    # several values of one analyte: an inclusion requirement must hold for each; one excluding value excludes
+    judged = [s for s in states if s is not State.NOT_APPLICABLE]
+    if not judged:
+        outcome.state = State.NOT_APPLICABLE
+    elif kind is CriterionKind.INCLUSION:
+        outcome.state = State.FAILS if State.FAILS in judged else State.UNKNOWN if State.UNKNOWN in judged else State.HOLDS
+    else:
+        outcome.state = State.HOLDS if State.HOLDS in judged else State.UNKNOWN if State.UNKNOWN in judged else State.FAILS
+    return outcome
+
+
+# ----------------------------------------------------------------------------------------------- one criterion
+_OR_GAP = re.compile(r"^[\s,()\[\]]*(?:or)\b[^;.]{0,40}$", re.IGNORECASE)
+
+
+def joined_by_or(criterion: Criterion) -> bool:
+    """An inclusion whose rules on different analytes are joined by a bare "or" states alternatives."""
+    rules = sorted(criterion.rules, key=lambda r: r.start)
+    for first, second in zip(rules, rules[1:]):
+        if canonical_code(first.analyte) == canonical_code(second.analyte) or first.end <= 0:
+            continue
+        if second.start < first.end:
+            continue
+        gap = criterion.text[first.end:second.start]
+        if _OR_GAP.match(gap) and not re.search(r"\band\b", gap, re.IGNORECASE):
+            return True
+    return False
+
+
+def _combine(states: list[State], any_mode: bool) -> State | None:
+    """Fold rule states into whether the criterion's stated condition holds; None: nothing to judge."""
+    if not states:
+        return None
+    if any_mode:
+        if State.HOLDS in states:
+            return State.HOLDS
+        return State.UNKNOWN if State.UNKNOWN in states else State.FAILS
+    if State.FAILS in states:
+        return State.FAILS
+    return State.UNKNOWN if State.UNKNOWN in states else State.HOLDS
+
+
+def _to_verdict(state: State | None, kind: CriterionKind) -> Verdict:
+    if state is None:
+        return Verdict.NOT_APPLICABLE
+    if state is State.UNKNOWN:
+        return Verdict.INDETERMINATE
+    holds = state is State.HOLDS
+    if kind is CriterionKind.INCLUSION:
+        return Verdict.MEETS if holds else Verdict.VIOLATES
+    return Verdict.VIOLATES if holds else Verdict.MEETS
+
+
+def _applies(rule: LabRule, sex: Sex | None, conditions: dict[str, bool]) -> bool:
+    if rule.sex is not None and sex is not None and rule.sex != sex:
+        return False
+    if rule.condition:
+        present = conditions[_norm_condition(rule.condition)]
+        if rule.condition_type == "unless" and present:
+            return False
+        if rule.condition_type != "unless" and not present:
+            return False
+    return True
+
+
+def find_quote(quote: str, text: str) -> tuple[int, int] | None:
+    """Offsets of `quote` in `text`, ignoring differences in whitespace; None when not a verbatim span."""
+    if not quote.strip():
+        return None
+    direct = text.find(quote)
+    if direct >= 0:
+        return direct, direct + len(quote)
+    pattern = r"\s+".join(re.escape(part) for part in quote.split())
+    match = re.search(pattern, text)
+    return (match.start(), match.end()) if match else None
+
+
+def _page_of(criterion: Criterion, offset: int, protocol: Protocol | None) -> int:
+    if protocol is None or criterion.page_start == criterion.page_end:
+        return criterion.page_start
+    absolute = criterion.char_start + offset
+    page = criterion.page_start
+    for p in protocol.pages:
+        if p.char_start <= absolute:
+            page = p.number
+    return min(max(page, criterion.page_start), criterion.page_end)
+
+
+def citation_for(criterion: Criterion, quote: str, protocol: Protocol | None = None) -> Citation:
+    span = find_quote(quote, criterion.text)
+    return Citation(
+        criterion_id=criterion.id,
+        protocol_id=criterion.protocol_id,
+        version=criterion.version,
+        label=criterion.label,
+        section=" ".join(x for x in (criterion.section_number, criterion.section_title) if x) or None,
+        page=_page_of(criterion, span[0] if span else 0, protocol),
+        quote=quote,
+        start=span[0] if span else None,
+        end=span[1] if span else None,
+        verified=span is not None,
+    )
+
+
+def clause_excerpt(text: str, limit: int = 300) -> str:
+    """A verbatim leading span of a clause, cut at a word boundary, for citing a clause without parsed rules."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit]
+
+
+def _kind_word(kind: CriterionKind) -> str:
+    return {
+        CriterionKind.INCLUSION: "Inclusion",
+        CriterionKind.EXCLUSION: "Exclusion",
+        CriterionKind.DISCONTINUATION: "Discontinuation rule",
+        CriterionKind.DOSE_MODIFICATION: "Dose-modification rule",
+        CriterionKind.CONTEXT: "Context",
+    }[kind]
+
+
+def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
+    head = f"{_kind_word(criterion.kind)} {criterion.label}"
+    meaning = {
+        (True, Verdict.MEETS): "the requirement is met",
+        (True, Verdict.VIOLATES): "the requirement is not met",
+        (False, Verdict.MEETS): "the condition does not hold",
+        (False, Verdict.VIOLATES): "the condition holds",
+    }.get((criterion.kind is CriterionKind.INCLUSION, verdict))
+    if meaning:
+        return f"{head}: {meaning} → {verdict.value}. {detail}".strip()
+    return f"{head}: {verdict.value}. {detail}".strip()
+
+
+def _dedupe(observations: list[LabObservation]) -> list[LabObservation]:
+    seen: list[LabObservation] = []
+    for obs in observations:
+        if not any(obs is s or obs == s for s in seen):
+            seen.append(obs)
+    return seen
+
+
+def judge_criterion(
+    criterion: Criterion,
+    observations: list[LabObservation],
+    demographics: Demographics | None = None,
+    reference_ranges: list[ReferenceRange] | None = None,
+    on_date: dt.date | None = None,
+    *,
+    protocol: Protocol | None = None,
+) -> Finding:
+    """Decide one criterion from the observations; the Finding shows the arithmetic and quotes the clause."""
+    ctx = Context(demographics or Demographics(), list(reference_ranges or []), on_date)
+    if protocol is not None and not ctx.reference_ranges:
+        ctx.reference_ranges = list(protocol.reference_ranges)
+    base = dict(criterion_id=criterion.id, criterion_kind=criterion.kind, label=criterion.label)
+
+    if not criterion.rules:
+        return Finding(
+            **base,
+            verdict=Verdict.INDETERMINATE,
+            rationale=f"{_kind_word(criterion.kind)} {criterion.label}: no parsed rule; reviewer must read the clause.",
+            citations=[citation_for(criterion, clause_excerpt(criterion.text), protocol)],
+            rule_source="none",
+        )
+    if criterion.kind is CriterionKind.CONTEXT:
+        return Finding(
+            **base,
+            verdict=Verdict.NOT_APPLICABLE,
+            rationale=f"Context {criterion.label}: definitions or tables, not a criterion to judge.",
+            citations=[citation_for(criterion, r.quote, protocol) for r in criterion.rules[:3]],
+            rule_source=_rule_source(criterion),
+        )
+
+    by_code: dict[str, list[LabObservation]] = {}
+    for obs in observations:
+        by_code.setdefault(canonical_code(obs.analyte), []).append(obs)
+    outcomes = [evaluate_rule(rule, criterion.kind, by_code, ctx) for rule in criterion.rules]
+
+    # rules that have something to judge decide; of those, which depend on unknown patient facts?
+    any_mode = criterion.kind is not CriterionKind.INCLUSION
+    alternatives = criterion.kind is CriterionKind.INCLUSION and joined_by_or(criterion)
+    if alternatives:
+        any_mode = True
+    demo = ctx.demographics
+    sexes: list[Sex | None] = [demo.sex]
+    if demo.sex is None and any(o.rule.sex for o in outcomes if o.state is not State.NO_DATA):
+        sexes = [Sex.MALE, Sex.FEMALE]
+    condition_names = sorted({_norm_condition(o.rule.condition) for o in outcomes if o.rule.condition})
+    known = {name: condition_status(name, demo) for name in condition_names}
+    unknown = [name for name, status in known.items() if status is None]
+
+    scenario_verdicts: dict[tuple, Verdict] = {}
+    for sex in sexes:
+        for combo in itertools.product([True, False], repeat=len(unknown)):
+            conditions = {**{k: v for k, v in known.items() if v is not None}, **dict(zip(unknown, combo))}
+            applicable = [o for o in outcomes if _applies(o.rule, sex, conditions)]
+            states = []
+            for o in applicable:
+                if o.state is State.NO_DATA:
+                    if alternatives:  # a missing alternative could satisfy the requirement
+                        states.append(State.UNKNOWN)
+                elif o.state is not State.NOT_APPLICABLE:
+                    states.append(o.state)
+            if alternatives and states and all(s is State.UNKNOWN for s in states) and all(
+                o.state is State.NO_DATA for o in applicable
+            ):
+                states = []
+            scenario_verdicts[(sex, combo)] = _to_verdict(_combine(states, any_mode), criterion.kind)
+
+    distinct = set(scenario_verdicts.values())
+    notes: list[str] = []
+    arithmetic = [line for o in outcomes for line in o.lines]
+    reasons = [r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)]
+    if len(distinct) == 1:
+        verdict = distinct.pop()
+        if verdict is Verdict.NOT_APPLICABLE:
+            with_data = [o for o in outcomes if o.state is not State.NO_DATA]
+            detail = "; ".join(r for o in with_data for r in o.reasons) or (
+                "the rules with data do not apply to this patient (sex or condition)"
+                if with_data
+                else f"no value of {', '.join(sorted({o.rule.analyte for o in outcomes}))} given"
+            )
+        elif verdict is Verdict.INDETERMINATE:
+            detail = "; ".join(reasons) or "not enough data to decide"
+        else:
+            detail = "; ".join(arithmetic)
+    else:
+        verdict = Verdict.INDETERMINATE
+        facts = (["sex"] if len(sexes) > 1 else []) + unknown
+        branches = "; ".join(
+            f"if {_scenario_text(key, unknown, len(sexes) > 1)}: {v.value}" for key, v in scenario_verdicts.items()
+        )
+        detail = f"depends on {', '.join(facts)}, which is not known ({branches})."
+        notes.append(f"unknown: {', '.join(facts)}")
+    for name, status in known.items():
+        if status is not None:
+            notes.append(f"condition '{name}' known: {'present' if status else 'absent'}")
+    not_judged = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
+    if not_judged and verdict is not Verdict.NOT_APPLICABLE:
+        notes.append(f"not judged (no value given): {', '.join(not_judged)}")
+    if alternatives:
+        notes.append("the criterion states alternatives joined by 'or': any one met satisfies it")
+    for o in outcomes:
+        if o.rule.window_days is not None and (demo.reference_start is None or not o.used or any(x.date is None for x in o.used)):
+            if o.state is not State.NO_DATA:
+                notes.append(f"window of {o.rule.window_days} days before {o.rule.window_anchor or 'the reference date'} not checked: date unknown")
+    if reasons and verdict in (Verdict.MEETS, Verdict.VIOLATES):
+        notes.extend(reasons)
+
+    judged_rules = [o.rule for o in outcomes if o.state is not State.NO_DATA] or criterion.rules
+    citations: list[Citation] = []
+    for rule in judged_rules:
+        if all(c.quote != rule.quote for c in citations):
+            citations.append(citation_for(criterion, rule.quote, protocol))
+    used = _dedupe([obs for o in outcomes for obs in o.used])
+    return Finding(
+        **base,
+        verdict=verdict,
+        rationale=_rationale(criterion, verdict, detail),
+        arithmetic=arithmetic,
+        citations=citations,
+        observations=used,
+        rule_source=_rule_source(criterion),
+        notes=_unique(notes),
+    )
+
+
+def _scenario_text(key: tuple, unknown: list[str], sex_branches: bool) -> str:
+    sex, combo = key
+    parts = [f"sex {sex.value}"] if sex_branches and sex is not None else []
+    parts += [f"{name} {'present' if present else 'absent'}" for name, present in zip(unknown, combo)]
+    return ", ".join(parts) or "any"
+
+
+def _rule_source(criterion: Criterion) -> str:
+    return "reviewer" if any(r.source == "reviewer" for r in criterion.rules) else "parsed"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
