@@ -33,7 +33,8 @@ def query_text(analyte_code: str) -> str:
     except UnknownAnalyteError:
         return analyte_code
     terms = function_terms()
-    words = [analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(analyte.category, [])]
+    category = getattr(analyte.category, "value", analyte.category)
+    words = [analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(category, [])]
     seen: dict[str, None] = {}
     for word in words:
         seen.setdefault(word.strip(), None)

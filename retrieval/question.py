@@ -1,0 +1,316 @@
+"""The CRA's free-text question -> patient id, date, lab observations and demographics.
+
+"pt 1003: SGPT 65 (ULN 40) on 2024-03-02", "serum creatinine 1.8 mg/dL, 67 y, 72 kg, male", "platelets
+90,000/mm3", "Hb 8.9". Nothing is guessed: a value without a unit keeps unit None and a problem says so; a word
+before a number that is no known lab test gets a problem naming the closest catalog entries.
+
+The parse works on a mask: each recognised piece (patient id, date, demographics, ULN/LLN qualifiers, a value
+and its unit) is blanked out of a working copy of the text once read, so no number is read twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+import labs
+from labs.errors import ConfigError, UnitError, UnknownAnalyteError
+from labs.observation import Demographics, LabObservation, Sex
+
+CONDITIONS_FILE = Path(__file__).with_name("conditions.yaml")
+
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december"
+
+PATIENT = re.compile(
+    r"\b(?:pt|patient|subject|subj|participant|usubjid|id)\.?\s*(?:no\.?|number|#)?\s*[:#\-]?\s*"
+    r"(?P<id>[A-Za-z0-9][A-Za-z0-9\-_/]*\d[A-Za-z0-9\-_]*)",
+    re.I,
+)
+DATES = [
+    (re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"), "ymd"),
+    (re.compile(rf"\b(?P<d>\d{{1,2}})[\s\-]?(?P<mon>{_MONTHS})\.?[\s\-,]*(?P<y>\d{{4}})\b", re.I), "dmy"),
+    (re.compile(rf"\b(?P<mon>{_MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I), "mdy"),
+]
+DATE_LEAD = re.compile(r"\b(?:on|dated|date|drawn|collected)\s*:?\s*$", re.I)
+AGE = [
+    re.compile(r"\b(?P<v>\d{1,3})\s*-?\s*(?:years?|yrs?|yo|y/o|y\.o\.|y)(?:[\s-]*old)?(?![a-z])", re.I),
+    re.compile(r"\b(?:age|aged)\s*:?\s*(?P<v>\d{1,3})\b", re.I),
+]
+AGE_SEX = re.compile(r"\b(?P<v>\d{1,3})\s*(?:y(?:o|/o)?\s*)?(?P<sex>[MF])\b")
+WEIGHT = re.compile(r"\b(?:weight|wt|weighs|weighing)?\s*:?\s*(?P<v>\d{2,3}(?:\.\d+)?)\s*(?:kg|kilograms?)\b(?!\s*/)", re.I)
+HEIGHT = re.compile(r"\b(?:height|ht)?\s*:?\s*(?P<v>\d{2,3}(?:\.\d+)?)\s*cm\b(?!\s*/)", re.I)
+SEX = re.compile(r"\b(?P<sex>male|female|man|woman|boy|girl|M|F)\b")
+QUALIFIER = re.compile(
+    rf"\(?\s*(?:(?P<kind>ULN|LLN|upper limit(?: of normal)?|lower limit(?: of normal)?)\s*(?:is|=|:|of)?\s*"
+    rf"(?P<v>{_NUMBER})|(?:normal|ref(?:erence)?(?: range)?|range|nl|NR)\s*(?:range)?\s*:?\s*(?P<lo>{_NUMBER})\s*(?:-|–|to)\s*"
+    rf"(?P<hi>{_NUMBER}))\s*(?P<unit>[^\s,;)]*)\s*\)?",
+    re.I,
+)
+VALUE = re.compile(rf"(?<![\w.,/^])(?P<v>{_NUMBER})(?![\w.]*\d)")
+# what may follow a value as its unit; labs.parse_unit decides whether it is one
+UNIT = re.compile(
+    r"\s*(?P<unit>(?:x|×|\*)\s*10\s*(?:\^|\*\*)?\s*[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+\s*/\s*[a-zA-Zµμ³0-9]+"
+    r"|/\s*(?:mm3|mm³|uL|µL|μL|L)\b"
+    r"|[a-zA-Zµμ%][a-zA-Z0-9µμ%/.²³^]*(?:/1\.73\s?m[²2])?)"
+)
+ULN_MULTIPLE = re.compile(r"\s*(?:x|×|times)\s*(?:the\s+)?(?P<kind>ULN|LLN)\b", re.I)
+FILLER = {
+    "has", "had", "have", "with", "an", "a", "the", "of", "is", "was", "were", "at", "level", "levels", "value",
+    "values", "result", "results", "and", "but", "also", "his", "her", "their", "patient", "pt", "today", "now",
+    "measured", "shows", "showed", "showing", "came", "back", "= ", "=", ":", "current", "latest", "most", "recent",
+}
+DELIMITER = re.compile(r"[,;:()\n]|\band\b|\bwith\b|\bbut\b", re.I)
+
+
+class ParsedQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    patient_id: str | None = None
+    date: dt.date | None = None
+    observations: list[LabObservation] = Field(default_factory=list)
+    demographics: Demographics = Field(default_factory=Demographics)
+    problems: list[str] = Field(default_factory=list, description="what could not be read, for the user to fix")
+
+
+@lru_cache(maxsize=1)
+def condition_phrases() -> dict[str, list[str]]:
+    data = yaml.safe_load(CONDITIONS_FILE.read_text()) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise ConfigError(f"{CONDITIONS_FILE}: expected a mapping of condition -> list of phrases")
+    return {str(k): [str(p) for p in v] for k, v in data.items()}
+
+
+class _Text:
+    """The question with a mask: pieces already read are blanked so they are not read again."""
+
+    def __init__(self, text: str):
+        self.original = text
+        self.work = text
+
+    def take(self, start: int, end: int) -> None:
+        self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+
+
+def parse_question(text: str) -> ParsedQuestion:
+    masked = _Text(text)
+    problems: list[str] = []
+    patient_id = _patient(masked)
+    date = _date(masked, problems)
+    demographics = _demographics(masked)
+    observations = _observations(masked, problems)
+    for observation in observations:
+        observation.patient_id = patient_id
+        observation.date = date
+        if demographics != Demographics():
+            observation.demographics = demographics
+    if not observations and not any("not a known lab test" in p for p in problems):
+        problems.append("no lab value found: write the test and its value, e.g. 'ALT 65 U/L'")
+    return ParsedQuestion(
+        text=text, patient_id=patient_id, date=date, observations=observations, demographics=demographics,
+        problems=problems,
+    )
+
+
+def _patient(masked: _Text) -> str | None:
+    match = PATIENT.search(masked.work)
+    if not match:
+        return None
+    masked.take(*match.span())
+    return match.group("id")
+
+
+def _date(masked: _Text, problems: list[str]) -> dt.date | None:
+    found: list[dt.date] = []
+    for pattern, order in DATES:
+        for match in list(pattern.finditer(masked.work)):
+            try:
+                month = (
+                    int(match.group("m")) if order == "ymd"
+                    else dt.datetime.strptime(match.group("mon")[:3].title(), "%b").month
+                )
+                found.append(dt.date(int(match.group("y")), month, int(match.group("d"))))
+            except ValueError:
+                problems.append(f"{match.group(0)!r} is not a valid date")
+            lead = DATE_LEAD.search(masked.work[: match.start()])
+            masked.take(lead.start() if lead else match.start(), match.end())
+    distinct = sorted(set(found))
+    if len(distinct) > 1:
+        problems.append(
+            f"several dates ({', '.join(d.isoformat() for d in distinct)}): the first, {distinct[0]}, was used; "
+            "ask about one date at a time"
+        )
+    return distinct[0] if distinct else None
+
+
+def _demographics(masked: _Text) -> Demographics:
+    values: dict = {}
+    match = AGE_SEX.search(masked.work)
+    if match:
+        values["age_years"] = float(match.group("v"))
+        values["sex"] = Sex.MALE if match.group("sex") == "M" else Sex.FEMALE
+        masked.take(*match.span())
+    for pattern in AGE:
+        match = pattern.search(masked.work)
+        if match and "age_years" not in values:
+            values["age_years"] = float(match.group("v"))
+            masked.take(*match.span())
+    for key, pattern in (("weight_kg", WEIGHT), ("height_cm", HEIGHT)):
+        match = pattern.search(masked.work)
+        if match:
+            values[key] = float(match.group("v"))
+            masked.take(*match.span())
+    match = SEX.search(masked.work)
+    if match and "sex" not in values:
+        word = match.group("sex")
+        values["sex"] = Sex.FEMALE if word.lower() in {"female", "woman", "girl", "f"} else Sex.MALE
+        masked.take(*match.span())
+    values["conditions"] = _conditions(masked)
+    return Demographics(**values)
+
+
+def _conditions(masked: _Text) -> dict[str, bool]:
+    """Known condition phrases; negated ("no liver metastases", "without ...") when a negation precedes them."""
+    found: dict[str, bool] = {}
+    for condition, phrases in condition_phrases().items():
+        for phrase in sorted(phrases, key=len, reverse=True):
+            match = re.search(rf"\b{re.escape(phrase)}\b", masked.work, re.I)
+            if not match:
+                continue
+            before = masked.work[max(0, match.start() - 30) : match.start()].lower()
+            negated = re.search(r"\b(?:no|without|not|denies|negative for|free of|absence of)\b[\w\s']*$", before)
+            found[condition] = not negated
+            masked.take(match.start(), match.end())
+            break
+    return found
+
+
+def _qualifiers(masked: _Text) -> list[tuple[int, dict]]:
+    """ULN/LLN/range qualifiers with their position, blanked so their numbers are not read as values."""
+    found = []
+    for match in list(QUALIFIER.finditer(masked.work)):
+        qualifier: dict = {}
+        kind = (match.group("kind") or "").lower()
+        if kind:
+            qualifier["lln" if kind.startswith(("lln", "lower")) else "uln"] = _number(match.group("v"))
+        else:
+            qualifier["lln"], qualifier["uln"] = _number(match.group("lo")), _number(match.group("hi"))
+        unit = match.group("unit")
+        if unit:
+            try:
+                qualifier["range_unit"] = labs.parse_unit(unit)
+            except UnitError:
+                pass
+        found.append((match.start(), qualifier))
+        masked.take(*match.span())
+    return found
+
+
+def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
+    qualifiers = _qualifiers(masked)
+    observations: list[tuple[int, LabObservation]] = []
+    last_end = 0
+    for match in list(VALUE.finditer(masked.work)):
+        if masked.work[match.start() : match.end()].strip() != match.group(0):
+            continue  # blanked meanwhile
+        value = _number(match.group("v"))
+        end = match.end()
+        unit, raw_unit = None, None
+        uln_multiple = ULN_MULTIPLE.match(masked.work, end)
+        if uln_multiple:
+            end = uln_multiple.end()
+        else:
+            unit_match = UNIT.match(masked.work, end)
+            if unit_match:
+                try:
+                    unit = labs.parse_unit(unit_match.group("unit").rstrip("."))
+                    raw_unit = unit_match.group("unit")
+                    end = unit_match.end()
+                except (UnitError, ValueError):
+                    unit = None
+        name = _name_before(masked.work, last_end, match.start())
+        if not name:
+            continue
+        analyte = _analyte(name, value, problems)
+        if analyte is None:
+            masked.take(match.start(), end)
+            last_end = end
+            continue
+        observation = LabObservation(
+            analyte=analyte.code, value=value, unit=unit, raw_test=name, source="question",
+        )
+        if uln_multiple:
+            kind = uln_multiple.group("kind").upper()
+            setattr(observation, kind.lower(), 1.0)
+            problems.append(
+                f"{name} is given as {value:g} × {kind}, not as a measured value: it is kept as value {value:g} "
+                f"with {kind} = 1, so only limits stated as multiples of the {kind} can be judged"
+            )
+        elif unit is None:
+            problems.append(
+                f"{name} {match.group('v')}: no unit given; the value is kept without a unit (never assumed), so "
+                f"limits in units cannot be judged — add the unit, e.g. '{name} {match.group('v')} "
+                f"{analyte.canonical_unit}'"
+            )
+        observations.append((match.start(), observation))
+        masked.take(match.start(), end)
+        last_end = end
+        del raw_unit
+    _attach_qualifiers(observations, qualifiers)
+    return [o for _, o in observations]
+
+
+def _attach_qualifiers(observations: list[tuple[int, LabObservation]], qualifiers: list[tuple[int, dict]]) -> None:
+    """Each qualifier belongs to the nearest observation written before it."""
+    for position, qualifier in qualifiers:
+        before = [o for start, o in observations if start < position]
+        if not before:
+            continue
+        target = before[-1]
+        for key, value in qualifier.items():
+            setattr(target, key, value)
+        if target.range_unit and target.range_unit == target.unit:
+            target.range_unit = None
+
+
+def _name_before(work: str, last_end: int, start: int) -> str:
+    """The words naming the value: back from it to a delimiter or the previous observation."""
+    span = work[last_end:start]
+    pieces = DELIMITER.split(span)
+    words = pieces[-1].split() if pieces else []
+    while words and words[0].lower().strip(".:=") in FILLER:
+        words.pop(0)
+    while words and words[-1].lower().strip(".:=") in FILLER | {"=", ":", "of"}:
+        words.pop()
+    return " ".join(w.strip(":=") for w in words).strip()
+
+
+def _analyte(name: str, value: float, problems: list[str]):
+    """The catalog analyte a name denotes: the longest tail of the words that the catalog knows."""
+    words = name.split()
+    for i in range(len(words)):
+        candidate = " ".join(words[i:])
+        try:
+            return labs.analyte(candidate)
+        except UnknownAnalyteError:
+            continue
+    found = labs.find_analyte(name)
+    if found is not None:
+        return found
+    if not re.search(r"[A-Za-z]", name):
+        return None
+    try:
+        labs.analyte(words[-1] if len(words) > 3 else name)
+    except UnknownAnalyteError as exc:
+        problems.append(f"{name!r} followed by {value:g} is not a known lab test: {exc}")
+    return None
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
