@@ -36,6 +36,9 @@ ureg.define("copy = count = copies")
 ureg.define("bsa_1_73 = 1.73 * meter ** 2")
 
 _EQUIVALENT = "[equivalent]"
+# Lab results measure mass, volume, time, amount, charge equivalents and counts; a unit that reads as a current,
+# temperature or luminous intensity is a misreading (the "K" of "mmol/mmol K" is Kreatinin, not kelvin).
+_LAB_DIMENSIONS = {"[mass]", "[length]", "[time]", "[substance]", "[equivalent]"}
 _MASS = "[mass]"
 _SUBSTANCE = "[substance]"
 
@@ -77,7 +80,7 @@ _LEXICON = {
     "millisecond": "ms", "milliseconds": "ms", "min": "min", "mins": "min", "minute": "min", "minutes": "min",
     "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "d": "d", "day": "d", "days": "d",
     # length, pressure
-    "m": "m", "cm": "cm", "mm": "mm", "um": "um", "nm": "nm", "mmhg": "mmHg", "kpa": "kPa",
+    "m": "m", "cm": "cm", "mm": "mm", "um": "um", "nm": "nm", "mmhg": "mmHg", "kpa": "kPa", "qm": "m^2",
     # counts
     "cell": "cell", "cells": "cell", "zellen": "cell", "copy": "copy", "copies": "copy", "kopien": "copy",
     "count": "count",
@@ -103,6 +106,7 @@ _WORD = re.compile(r"(?<![\d.])[A-Za-z_][A-Za-z_0-9]*")
 _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(\d)")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[A-Za-z])")
 _UCUM_DOT = re.compile(r"(?<=[A-Za-z0-9\])])\.(?=[A-Za-z\[(])")
+_AMBIGUOUS_PRODUCT = re.compile(r"/[^*]*\*")  # a/b*c: (a/b)*c by arithmetic, a/(b*c) as labs often mean
 _NO_UNIT = {"", "no units", "none", "n/a", "na", "nan", "null", "-", "--"}
 
 
@@ -134,6 +138,8 @@ def _normalise(text: str) -> str:
     text = text.strip()
     text = _FLATTENED_POWER.sub(lambda m: f"10^{m.group(1)} ", text)
     text = _POWER_OF_TEN.sub(lambda m: f" 10^{int(m.group(1))} ", text)
+    # "/24h" is "per 24 hours": the number belongs to the divisor, never (x/24)*h
+    text = re.sub(r"/\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+\d?)", r"/(\1 \2)", text)
     text = _LETTER_DIGIT.sub(r"^\1", text)  # mm3 -> mm^3, m2 -> m^2
     text = _DIGIT_LETTER.sub(" ", text)  # 10^3cells -> 10^3 cells, 24h -> 24 h
 
@@ -159,7 +165,20 @@ def _normalise(text: str) -> str:
     if text.startswith("/"):
         text = "1" + text
     text = text.replace("percent", "%").replace(" ", "*")
+    if _AMBIGUOUS_PRODUCT.search(_strip_groups(text)):
+        raise UnitError(
+            f"unit {raw!r} is ambiguous: is what follows '/' all in the denominator? write it with parentheses, "
+            "e.g. nmol/(L*s)"
+        )
     return text
+
+
+def _strip_groups(text: str) -> str:
+    while True:
+        stripped = re.sub(r"\([^()]*\)", "G", text)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 @lru_cache(maxsize=4096)
@@ -176,8 +195,9 @@ def _quantity(unit: str) -> pint.Quantity:
     magnitude = float(parsed.magnitude)
     if not math.isfinite(magnitude) or magnitude <= 0:
         raise UnitError(f"unknown unit {unit!r}: scale factor {magnitude} is not a positive number")
-    if ureg.Unit("degC") in [parsed.units] or "delta_" in str(parsed.units):
-        raise UnitError(f"unit {unit!r} is an offset (temperature) unit, not a lab unit")
+    foreign = set(parsed.dimensionality) - _LAB_DIMENSIONS
+    if foreign:
+        raise UnitError(f"unknown unit {unit!r}: read as {parsed.units}, a {', '.join(sorted(foreign))} unit, not a lab unit")
     return parsed
 
 
