@@ -29,6 +29,9 @@ _LABEL = re.compile(
     )[ ]?""",
     re.VERBOSE,
 )
+# Notes and footnotes under a list ("Note: ...", "* ULN = upper limit of normal", "Abbreviations: ...") are
+# context the criteria refer to, not part of the last criterion.
+_NOTE = re.compile(r"^(?:Notes?\s*:|NOTES?\s*:|Footnotes?\s*:|Abbreviations?\s*:|[*†‡§¶]+\S|[¹²³⁴⁵ᵃᵇᶜᵈ]\s)")
 _ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{0,3}|ix|x)$")
 
 
@@ -95,6 +98,11 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         offset = max(line.start, body_start)
         text = line.text[offset - line.start :]
         match = _LABEL.match(text)
+        if match is None and stack and _NOTE.match(text):
+            note = Item(f"note{sum(1 for r in roots if r.style == 'context') + 1}", "context", None, [line], offset, 0)
+            roots.append(note)
+            stack = [note]
+            continue
         if match is None:
             if not text.strip():
                 continue
@@ -112,6 +120,8 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         if sub_of and sub_of in open_styles:
             while stack and stack[-1].style != sub_of:
                 stack.pop()
+        elif stack and stack[0].style == "context":
+            stack = _find_open_level(roots[:-1], style) if roots[:-1] else []
         elif style in open_styles:
             while stack and stack[-1].style != style:
                 stack.pop()

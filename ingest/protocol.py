@@ -15,8 +15,15 @@ from ingest.lines import Line, split_lines
 from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
 from ingest.models import Criterion, CriterionKind, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
-from ingest.readers import read_document
-from ingest.sections import CriteriaSection, find_criteria_sections, find_headings
+from ingest.readers import ExtractedDocument, read_document
+from ingest.sections import (
+    CriteriaSection,
+    Heading,
+    find_criteria_sections,
+    find_headings,
+    is_toc_line,
+    numbered_heading,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -39,6 +46,25 @@ def parse_protocol(
     """Read, normalize and structure one protocol document. Raises DocumentError naming the file and reason."""
     path = Path(path)
     document = read_document(path)
+    return protocol_from_document(
+        document,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        protocol_id=protocol_id,
+        version=version,
+        effective_date=effective_date,
+    )
+
+
+def protocol_from_document(
+    document: ExtractedDocument,
+    *,
+    sha256: str = "",
+    protocol_id: str | None = None,
+    version: str | None = None,
+    effective_date: dt.date | None = None,
+) -> Protocol:
+    """Normalize and structure pages a reader extracted (pure: no file access)."""
+    path = Path(document.path)
     unstripped = [normalize_text(page.text) for page in document.pages]
     normalized = strip_running_lines(unstripped)
     pages: list[Page] = []
@@ -55,7 +81,7 @@ def parse_protocol(
     protocol_id = protocol_id or document.protocol_id or find_protocol_id(path.name, full_text)
     version = version or document.version or find_version(head) or "1"
     effective_date = effective_date or document.effective_date or find_effective_date(head)
-    sections = [_section(h.number, h.title, h.line, _section_end(h.line, lines)) for h in find_headings(lines)]
+    sections = _sections(find_headings(lines), lines)
     criteria_sections = find_criteria_sections(lines)
     for found in criteria_sections:
         if all(s.char_start != found.heading.line.start for s in sections):
@@ -71,21 +97,35 @@ def parse_protocol(
             items = split_paragraphs(found.lines, found.first_body_offset)
         for item in items:
             criteria.append(_criterion(item, found, full_text, lines, protocol_id, version, seen_ids))
+    criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
     return Protocol(
         protocol_id=protocol_id,
         version=version,
         title=document.title or find_title(head),
         effective_date=effective_date,
         source_file=str(path),
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sha256,
         pages=pages,
         sections=sections,
         criteria=criteria,
     )
 
 
-def _section_end(line: Line, lines: list[Line]) -> Line:
-    return line  # filled in by _close_sections; kept simple: a heading's extent is its line
+def _sections(headings: list[Heading], lines: list[Line]) -> list[Section]:
+    """Each numbered section runs to the line before the next heading at its depth or shallower."""
+    sections: list[Section] = []
+    for k, heading in enumerate(headings):
+        depth = heading.number.count(".") if heading.number else 0
+        nxt = next(
+            (h for h in headings[k + 1 :] if (h.number.count(".") if h.number else 0) <= depth),
+            None,
+        )
+        end_index = nxt.line.index - 1 if nxt else len(lines) - 1
+        end_line = next(
+            (lines[i] for i in range(end_index, heading.line.index - 1, -1) if lines[i].text.strip()), heading.line
+        )
+        sections.append(_section(heading.number, heading.title, heading.line, end_line))
+    return sections
 
 
 def _section(number: str | None, title: str, start: Line, end: Line) -> Section:
@@ -111,7 +151,8 @@ def _criterion(
     text = full_text[item.start : item.end]
     stripped = text.rstrip()
     end = item.start + len(stripped)
-    base_id = f"{protocol_id}:{version}:{found.kind.value}:{item.label}"
+    kind = CriterionKind.CONTEXT if item.style == "context" else found.kind
+    base_id = f"{protocol_id}:{version}:{kind.value}:{item.label}"
     criterion_id, n = base_id, 1
     while criterion_id in seen_ids:  # a list that restarts its numbering (e.g. genetic-research exclusions)
         n += 1
@@ -124,7 +165,7 @@ def _criterion(
         id=criterion_id,
         protocol_id=protocol_id,
         version=version,
-        kind=found.kind,
+        kind=kind,
         label=item.label,
         parent_label=item.parent.label if item.parent else None,
         section_number=found.heading.number,
@@ -137,6 +178,57 @@ def _criterion(
         rules=_rules(stripped, item),
         refers_to=sorted(set(_REFERENCE.findall(stripped))),
     )
+
+
+_TABLE_REF = re.compile(r"\bTable\s+([A-Z]?\d+(?:\.\d+)*[A-Za-z]?)\b")
+_TABLE_LINES = 30  # a referenced table's text as context: caption plus at most this many lines
+
+
+def _referenced_tables(
+    criteria: list[Criterion], lines: list[Line], full_text: str, protocol_id: str, version: str, seen: set[str]
+) -> list[Criterion]:
+    """CONTEXT segments for the tables criteria point to ("as defined in Table 3"), found by their caption."""
+    wanted: list[str] = []
+    for criterion in criteria:
+        for number in _TABLE_REF.findall(criterion.text):
+            if number not in wanted:
+                wanted.append(number)
+    if not wanted:
+        return []
+    spans = [(c.char_start, c.char_end) for c in criteria]
+    segments: list[Criterion] = []
+    for number in wanted:
+        caption = re.compile(rf"^Table\s+{re.escape(number)}(?![\w.])")
+        start = next(
+            (
+                line for line in lines
+                if caption.match(line.text)
+                and not any(is_toc_line(nxt.text) for nxt in lines[line.index : line.index + 3])
+                and not any(s <= line.start < e for s, e in spans)
+            ),
+            None,
+        )
+        if start is None:
+            continue
+        block = [start]
+        for line in lines[start.index + 1 : start.index + 1 + _TABLE_LINES]:
+            if not line.text.strip() or numbered_heading(line) or line.text.startswith("Table "):
+                break
+            block.append(line)
+        end = block[-1].end
+        label = f"Table {number}"
+        criterion_id = f"{protocol_id}:{version}:context:{label}"
+        if criterion_id in seen:
+            continue
+        seen.add(criterion_id)
+        segments.append(
+            Criterion(
+                id=criterion_id, protocol_id=protocol_id, version=version, kind=CriterionKind.CONTEXT, label=label,
+                section_title=start.text.strip()[:200], page_start=start.page, page_end=block[-1].page,
+                text=full_text[start.start : end], char_start=start.start, char_end=end,
+            )
+        )
+    return segments
 
 
 def _last_line(item: Item) -> Line:

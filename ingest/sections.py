@@ -37,7 +37,8 @@ _DISCONTINUATION_TITLE = re.compile(
     re.IGNORECASE,
 )
 _DOSE_TITLE = re.compile(
-    r"dose (?:modification|adjustment|reduction|interruption|delay)|toxicity management|management of toxicit",
+    r"dos(?:e|age|ing) (?:modification|adjustment|reduction|interruption|delay)|toxicity management"
+    r"|management of toxicit",
     re.IGNORECASE,
 )
 # Chapter headings that merely list discontinuation among other topics are not discontinuation sections.

