@@ -472,6 +472,7 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
             outcome.used.extend(item.used)
             continue
         state, line = _judge_value(rule, item, kind, ctx)
+        line += _branch_label(rule)
         states.append(state)
         outcome.used.extend(item.used)
         (outcome.lines if state in (State.HOLDS, State.FAILS) else outcome.reasons).append(line)
@@ -487,32 +488,68 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     return outcome
 
 
+def _branch_label(rule: LabRule) -> str:
+    parts = []
+    if rule.sex is not None:
+        parts.append(f"sex {rule.sex.value}")
+    if rule.condition:
+        parts.append(f"{'unless' if rule.condition_type == 'unless' else 'if'} {rule.condition}")
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
 # ----------------------------------------------------------------------------------------------- one criterion
-_OR_GAP = re.compile(r"^[\s,()\[\]]*(?:or)\b[^;.]{0,40}$", re.IGNORECASE)
+_MAX_GAP = 40  # longer text between two rules is a new sentence or list item, not a connector
+_OR = re.compile(r"\bor\b|and/or", re.IGNORECASE)
+_AND = re.compile(r"\band\b|\btogether with\b|\bplus\b|\bwith\b", re.IGNORECASE)
 
 
-def joined_by_or(criterion: Criterion) -> bool:
-    """An inclusion whose rules on different analytes are joined by a bare "or" states alternatives."""
-    rules = sorted(criterion.rules, key=lambda r: r.start)
-    for first, second in zip(rules, rules[1:]):
-        if canonical_code(first.analyte) == canonical_code(second.analyte) or first.end <= 0:
-            continue
-        if second.start < first.end:
-            continue
-        gap = criterion.text[first.end:second.start]
-        if _OR_GAP.match(gap) and not re.search(r"\band\b", gap, re.IGNORECASE):
-            return True
-    return False
+def rule_groups(criterion: Criterion) -> tuple[list[list[int]], bool]:
+    """Read how the text joins its rules: an AND of OR-groups (indices into criterion.rules), and whether that
+    is the kind's natural reading (inclusion: every rule its own requirement; otherwise: any rule excludes).
+
+    Only a short connector between rules on different analytes counts ("CrCl ≥ 60 mL/min or creatinine ≤
+    1.5 × ULN"; "ALT > 3 × ULN together with bilirubin > 2 × ULN or INR > 1.5" = ALT and (bilirubin or INR));
+    anything else keeps the natural reading.
+    """
+    inclusion = criterion.kind is CriterionKind.INCLUSION
+    order = sorted(range(len(criterion.rules)), key=lambda i: (criterion.rules[i].start, i))
+    connectors: list[str] = []
+    for i, j in zip(order, order[1:]):
+        first, second = criterion.rules[i], criterion.rules[j]
+        connector = "and" if inclusion else "or"
+        gap = criterion.text[first.end:second.start] if first.end > 0 and second.start >= first.end else None
+        if (
+            gap is not None
+            and canonical_code(first.analyte) != canonical_code(second.analyte)
+            and len(gap) <= _MAX_GAP
+            and not re.search(r"[;:]|\.\s", gap)
+        ):
+            if _OR.search(gap):
+                connector = "or"
+            elif _AND.search(gap):
+                connector = "and"
+        connectors.append(connector)
+    groups: list[list[int]] = [[order[0]]] if order else []
+    for index, connector in zip(order[1:], connectors):
+        if connector == "or":
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    natural = all(c == ("and" if inclusion else "or") for c in connectors)
+    return groups, natural
 
 
-def _combine(states: list[State], any_mode: bool) -> State | None:
-    """Fold rule states into whether the criterion's stated condition holds; None: nothing to judge."""
+def _any(states: list[State]) -> State | None:
     if not states:
         return None
-    if any_mode:
-        if State.HOLDS in states:
-            return State.HOLDS
-        return State.UNKNOWN if State.UNKNOWN in states else State.FAILS
+    if State.HOLDS in states:
+        return State.HOLDS
+    return State.UNKNOWN if State.UNKNOWN in states else State.FAILS
+
+
+def _all(states: list[State]) -> State | None:
+    if not states:
+        return None
     if State.FAILS in states:
         return State.FAILS
     return State.UNKNOWN if State.UNKNOWN in states else State.HOLDS
@@ -656,11 +693,8 @@ def judge_criterion(
         by_code.setdefault(canonical_code(obs.analyte), []).append(obs)
     outcomes = [evaluate_rule(rule, criterion.kind, by_code, ctx) for rule in criterion.rules]
 
-    # rules that have something to judge decide; of those, which depend on unknown patient facts?
-    any_mode = criterion.kind is not CriterionKind.INCLUSION
-    alternatives = criterion.kind is CriterionKind.INCLUSION and joined_by_or(criterion)
-    if alternatives:
-        any_mode = True
+    # the text's own connectors decide how rules combine; unknown patient facts are resolved branch by branch
+    groups, natural = rule_groups(criterion)
     demo = ctx.demographics
     sexes: list[Sex | None] = [demo.sex]
     if demo.sex is None and any(o.rule.sex for o in outcomes if o.state is not State.NO_DATA):
@@ -668,29 +702,39 @@ def judge_criterion(
     condition_names = sorted({_norm_condition(o.rule.condition) for o in outcomes if o.rule.condition})
     known = {name: condition_status(name, demo) for name in condition_names}
     unknown = [name for name, status in known.items() if status is None]
+    nothing_observed = all(o.state is State.NO_DATA for o in outcomes)
+    conjunction = criterion.kind is not CriterionKind.INCLUSION and len(groups) > 1
 
     scenario_verdicts: dict[tuple, Verdict] = {}
     for sex in sexes:
         for combo in itertools.product([True, False], repeat=len(unknown)):
             conditions = {**{k: v for k, v in known.items() if v is not None}, **dict(zip(unknown, combo))}
-            applicable = [o for o in outcomes if _applies(o.rule, sex, conditions)]
-            states = []
-            for o in applicable:
-                if o.state is State.NO_DATA:
-                    if alternatives:  # a missing alternative could satisfy the requirement
-                        states.append(State.UNKNOWN)
-                elif o.state is not State.NOT_APPLICABLE:
-                    states.append(o.state)
-            if alternatives and states and all(s is State.UNKNOWN for s in states) and all(
-                o.state is State.NO_DATA for o in applicable
-            ):
+            group_states = []
+            for group in groups:
                 states = []
-            scenario_verdicts[(sex, combo)] = _to_verdict(_combine(states, any_mode), criterion.kind)
+                applicable = [i for i in group if _applies(outcomes[i].rule, sex, conditions)]
+                if not applicable and conjunction:
+                    # "X together with Y, unless Z": a part that does not apply means the whole cannot hold
+                    group_states.append(State.FAILS)
+                    continue
+                for index in applicable:
+                    o = outcomes[index]
+                    if o.state is State.NOT_APPLICABLE:
+                        continue
+                    if o.state is State.NO_DATA:
+                        # judged on what was given, unless the text makes a missing value decisive
+                        if not natural and not nothing_observed:
+                            states.append(State.UNKNOWN)
+                        continue
+                    states.append(o.state)
+                group_states.append(_any(states))
+            state = _all([g for g in group_states if g is not None])
+            scenario_verdicts[(sex, combo)] = _to_verdict(state, criterion.kind)
 
     distinct = set(scenario_verdicts.values())
     notes: list[str] = []
     arithmetic = [line for o in outcomes for line in o.lines]
-    reasons = [r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)]
+    reasons = _unique([r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)])
     if len(distinct) == 1:
         verdict = distinct.pop()
         if verdict is Verdict.NOT_APPLICABLE:
@@ -718,8 +762,9 @@ def judge_criterion(
     not_judged = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
     if not_judged and verdict is not Verdict.NOT_APPLICABLE:
         notes.append(f"not judged (no value given): {', '.join(not_judged)}")
-    if alternatives:
-        notes.append("the criterion states alternatives joined by 'or': any one met satisfies it")
+    if not natural:
+        readable = " AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups)
+        notes.append(f"rules combined as the text joins them: {readable}")
     for o in outcomes:
         if o.rule.window_days is not None and (demo.reference_start is None or not o.used or any(x.date is None for x in o.used)):
             if o.state is not State.NO_DATA:

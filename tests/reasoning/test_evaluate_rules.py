@@ -185,3 +185,16 @@ def test_unrelated_and_ruleless_criteria():
     f = judge_criterion(bare, [obs("ALT", 100, "U/L")])
     assert f.verdict is Verdict.INDETERMINATE and "reviewer must read" in f.rationale and f.rule_source == "none"
     assert f.citations[0].verified
+
+
+def test_rules_joined_by_and_in_a_stopping_rule():
+    text = "ALT > 3 × ULN together with total bilirubin > 2 × ULN or an INR > 1.5, without another explanation."
+    c = criterion(text, [rule(text, "ALT > 3 × ULN", "ALT", ">", value=3, multiple_of="ULN"),
+                         rule(text, "total bilirubin > 2 × ULN", "BILI", ">", value=2, multiple_of="ULN"),
+                         rule(text, "INR > 1.5", "INR", ">", value=1.5)], kind="discontinuation")
+    alt = obs("ALT", 200, "U/L", uln=40)
+    alone = judge_criterion(c, [alt])
+    assert alone.verdict is Verdict.INDETERMINATE  # ALT alone does not meet the rule; bilirubin/INR decide
+    assert judge_criterion(c, [alt, obs("BILI", 1.0, "mg/dL", uln=1.2), obs("INR", 1.1)]).verdict is Verdict.MEETS
+    assert judge_criterion(c, [alt, obs("BILI", 1.0, "mg/dL", uln=1.2), obs("INR", 1.6)]).verdict is Verdict.VIOLATES
+    assert judge_criterion(c, [obs("ALT", 100, "U/L", uln=40), obs("BILI", 3.0, "mg/dL", uln=1.2)]).verdict is Verdict.MEETS

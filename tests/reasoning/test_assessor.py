@@ -1,0 +1,67 @@
+"""The Assessor on the demo protocols, indexed in a real embedded Qdrant store with the real embedding model."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from labs.observation import Demographics, LabObservation
+from reasoning.models import Assessment, OverallVerdict, Verdict
+
+pytestmark = pytest.mark.slow
+
+
+def _finding(assessment, label_suffix):
+    return next(f for f in assessment.findings if f.criterion_id.endswith(label_suffix))
+
+
+def test_question_in_force_version_and_cited_arithmetic(assessor, demo_index):
+    a = assessor.ask("Patient 1003 has ALT of 65 U/L (ULN 40) on 2024-03-02", "TG-ONC-001")
+    assert a.version == "1.0" and a.overall is OverallVerdict.NO_DEVIATION
+    inclusion = _finding(a, "inclusion:5")
+    assert inclusion.verdict is Verdict.MEETS
+    assert any("65 U/L = 1.63 × ULN 40 U/L" in line for line in inclusion.arithmetic)
+    cite = inclusion.citations[0]
+    assert cite.verified and cite.quote in demo_index.protocol("TG-ONC-001", "1.0").text
+    assert cite.page >= 1 and cite.protocol_id == "TG-ONC-001" and cite.version == "1.0"
+    assert a.provenance.protocol_sha256 == demo_index.protocol("TG-ONC-001", "1.0").sha256
+    assert a.observations[0].patient_id == "1003"
+
+
+def test_amendment_in_force_turns_the_same_question_into_a_deviation(assessor):
+    a = assessor.ask("ALT 130 U/L (ULN 40) on 2024-07-01", "TG-ONC-001")
+    assert a.version == "2.0" and a.overall is OverallVerdict.DEVIATION
+    assert _finding(a, "inclusion:5").verdict is Verdict.VIOLATES
+    assert "violated" in a.summary
+
+
+def test_parse_problems_force_review_and_stay_visible(assessor):
+    a = assessor.ask("ALT 65 on 2024-03-02", "TG-ONC-001")
+    assert a.overall is OverallVerdict.NEEDS_REVIEW
+    assert any("unit" in note for note in a.notes)
+    empty = assessor.ask("is this patient fine?", "TG-ONC-001")
+    assert empty.overall is OverallVerdict.NEEDS_REVIEW and empty.notes
+
+
+def test_lab_manual_supplies_uln_by_sex(assessor):
+    obs = [LabObservation(analyte="ALT", value=150, unit="U/L", date=dt.date(2024, 3, 1))]
+    a = assessor.assess(obs, "TG-HEP-003", demographics=Demographics(sex="M", age_years=50))
+    assert any("lab manual" in line for f in a.findings for line in f.arithmetic)
+
+
+def test_planted_instruction_changes_no_engine_verdict(assessor, demo_index):
+    protocol = demo_index.protocol("TG-HEP-003", "1.0")
+    assert "ignore" in protocol.text.lower()  # the planted sentence is really there
+    a = assessor.ask("ALT 500 U/L (ULN 40) on 2024-03-01", "TG-HEP-003")
+    assert a.overall is OverallVerdict.DEVIATION
+    assert _finding(a, "exclusion:11").verdict is Verdict.VIOLATES
+
+
+def test_assessment_json_round_trip_and_schema(assessor):
+    a = assessor.ask("creatinine 1.4 mg/dL, 72 year old female 60 kg, 2024-04-01", "TG-T2D-002")
+    again = Assessment.model_validate_json(a.model_dump_json())
+    assert again == a
+    schema = Assessment.model_json_schema()
+    assert "overall" in schema["properties"] and "guardrails" in schema["properties"]
+    assert a.findings and all(f.citations for f in a.findings)
