@@ -35,7 +35,7 @@ from labs.observation import Sex
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # A number as protocols write it: 1,500 / 100.000 (thousands before a count unit) / 100 000 / 7,0 / 1.5 / .5
-_COUNT_AHEAD = r"(?=\s*(?:/|cells|per\b|mm3|mm³|mmc|[µμu]l|mcl|microl|x\s*10|×\s*10))"
+_COUNT_AHEAD = r"(?=\s*(?:/|cel+s?\b|elements\b|per\b|mm3|mm³|mmc|[µμu]l|mcl|microl|x\s*10|×\s*10))"
 _NUMBER = (
     r"(?:\d{1,3}(?:,\d{3})+(?![\d,])"
     r"|\d{1,3}(?:\.\d{3})+(?![\d.])" + _COUNT_AHEAD +
@@ -52,8 +52,12 @@ _SENTENCE_END_RE = re.compile(r"[;]|\.(?=\s+[A-Z(\[])|\.\s*$|\n\s*\n")
 _UNIT_TOKEN_RE = re.compile(r"[^\s,;()\[\]]+")
 _WINDOW_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                         "nine": 9, "ten": 10, "fourteen": 14, "twenty-one": 21, "twenty-eight": 28, "thirty": 30}
-_UNIT_ALIASES = {"mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3", "cumm": "mm3",
+_UNIT_ALIASES = {"elements": "cells", "cubic mm": "mm3", "cu mm": "mm3", "cubic millimeter": "mm3", "gm": "g", "gms": "g", "grams": "g", "mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3", "cumm": "mm3",
                  "gm/dl": "g/dL", "gm/dL": "g/dL", "gms/dl": "g/dL", "mM": "mmol/L", "mn": "min", "cels": "cells"}
+# English words pint would read as units ("at" = technical atmosphere, "in" = inch, "h" = hour is fine).
+_NOT_UNITS = {"at", "in", "on", "of", "or", "and", "to", "for", "if", "the", "a", "an", "as", "by", "is", "are",
+              "be", "than", "with", "when", "from", "after", "before", "during", "within", "unless", "except",
+              "times", "time", "x", "fold", "ft", "yd", "mile", "point", "points", "degree", "degrees"}
 _GAP_LIMIT_FIRST = 70  # chars between an analyte name and its first threshold
 _GAP_LIMIT_CHAINED = 90  # chars between one threshold and the next one on the same analyte
 
@@ -106,7 +110,8 @@ class _Grammar:
                 self.comparator_of[_norm_phrase(phrase)] = Comparator(symbol)
         self.comparator_re = re.compile(
             r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of_phrases())) + r")"
-            r"(?:\s*(?:to|of|than|:))?\s*(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
+            r"(?:\s*(?:to|of|than|:))?(?:\s*\((?:[<>=≤≥/_]{1,3})\))?\s*"
+            r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
             re.IGNORECASE,
         )
         self.trailing_of = {_norm_phrase(p): Comparator(symbol)
@@ -148,7 +153,7 @@ class _Grammar:
             r"(?:within|in\s+the(?:\s+(?:last|past|previous))?|≤|<=|no\s+more\s+than|no\s+later\s+than)\s+"
             r"(?:the\s+)?(?:(?:last|past|previous)\s+)?(?P<n>\d+|" + number_words + r")\s*(?:\(\d+\)\s*)?"
             r"(?P<unit>" + units + r")\b\s*(?:\w+\s+){0,2}?"
-            r"(?P<rel>" + phrase_regex(patterns.window_relations) + r")\s+(?P<anchor>[^.;:,()\n]{2,60})",
+            r"(?P<rel>" + phrase_regex(patterns.window_relations) + r")\s+(?P<anchor>[^.;:,()\n<>=≤≥]{2,60})",
             re.IGNORECASE,
         )
         self.link_words = {w.lower() for w in patterns.link_words}
@@ -167,17 +172,26 @@ class _Grammar:
         for analyte in labs.catalog():
             if str(getattr(getattr(analyte, "scale", None), "value", "quantitative")) != "quantitative":
                 continue  # "urine color" / "HBsAg positive": no numeric threshold to read
-            for name in {analyte.code, analyte.name, *analyte.synonyms}:
+            names = {analyte.name, *analyte.synonyms}
+            # The code is a name too, unless a synonym spells it in another case: "eGFR" is the lab, "EGFR" the gene.
+            if not any(s.lower() == analyte.code.lower() and s != analyte.code for s in analyte.synonyms):
+                names.add(analyte.code)
+            for name in names:
                 name = name.strip()
                 if len(name) < 2 or not re.search(r"[A-Za-z]", name):
                     continue
-                # Abbreviations are case-sensitive ("ALT" is not "alt"-ernative); spelled-out names are not.
-                if len(name) <= 4 or any(c.isupper() for c in name[1:]):
+                # Short abbreviations are case-sensitive ("ALT" is not "alt"-ernative); longer names are not.
+                if len(name) <= 4 or name.isupper():
                     exact.setdefault(name, analyte.code)
+                    if len(name) >= 3 and name.isupper() and name.isalpha():
+                        exact.setdefault(name.capitalize(), analyte.code)  # "Plt", "Hgb", "Anc"
                 else:
                     folded.setdefault(name.lower(), analyte.code)
-        self.exact_codes = exact
-        self.folded_codes = folded
+        for word in self.patterns.not_analyte_names:
+            exact.pop(word, None)
+            folded.pop(word.lower(), None)
+        self.exact_codes = {_name_key(name, False): code for name, code in exact.items()}
+        self.folded_codes = {_name_key(name, True): code for name, code in folded.items()}
         self.exact_re = _names_regex(exact, plural=False, flags=0)
         self.folded_re = _names_regex(folded, plural=True, flags=re.IGNORECASE)
 
@@ -188,7 +202,9 @@ def _names_regex(names: dict[str, str], *, plural: bool, flags: int) -> re.Patte
     parts = []
     for name in sorted(names, key=len, reverse=True):
         body = r"[\s\-]+".join(re.escape(word) for word in name.split())
-        if plural and name[-1].isalpha():
+        if plural and name.endswith("s") and len(name) > 5:
+            body = body[:-1] + r"s?"  # "white blood cells" also written "white blood cell"
+        elif plural and name[-1].isalpha():
             body += r"(?:s|es)?"
         parts.append(body)
     return re.compile(r"(?<![\w\-])(?:" + "|".join(parts) + r")(?![\w])", flags)
@@ -207,19 +223,22 @@ def _grammar() -> _Grammar:
 # analytes
 
 
+def _name_key(name: str, fold: bool) -> str:
+    """Catalog name and text mention meet here: spacing/hyphens collapsed, plural 's' dropped, case folded."""
+    key = " ".join(re.split(r"[\s\-]+", name.strip()))
+    key = key.lower() if fold else key
+    if fold and len(key) > 5:
+        key = re.sub(r"(?:es|s)$", "", key)
+    return key
+
+
 def _analyte_mentions(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for regex, lookup, fold in ((g.exact_re, g.exact_codes, False), (g.folded_re, g.folded_codes, True)):
         if regex is None:
             continue
         for match in regex.finditer(text):
-            key = " ".join(re.split(r"[\s\-]+", match.group(0)))
-            code = lookup.get(key.lower() if fold else key) or lookup.get(match.group(0))
-            if code is None and fold:
-                stem = re.sub(r"(?:es|s)$", "", key.lower())
-                code = lookup.get(stem) or lookup.get(key.lower()[:-1])
-            if code is None:
-                code = _lookup_spaced(match.group(0), lookup, fold)
+            code = lookup.get(_name_key(match.group(0), fold))
             if code is not None:
                 found.append((match.start(), match.end(), code))
     # Longest first wins overlaps ("creatinine clearance" over "creatinine").
@@ -229,17 +248,6 @@ def _analyte_mentions(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
         if all(mention[1] <= k[0] or mention[0] >= k[1] for k in kept):
             kept.append(mention)
     return sorted(kept)
-
-
-def _lookup_spaced(matched: str, lookup: dict[str, str], fold: bool) -> str | None:
-    flat = re.sub(r"[\s\-]+", " ", matched)
-    flat = flat.lower() if fold else flat
-    for name, code in lookup.items():
-        candidate = re.sub(r"[\s\-]+", " ", name)
-        candidate = candidate.lower() if fold else candidate
-        if flat == candidate or flat.rstrip("s") == candidate or flat[:-2] == candidate:
-            return code
-    return None
 
 
 _GROUP_GAP_RE = re.compile(
@@ -274,7 +282,15 @@ def _groups(text: str, mentions: list[tuple[int, int, str]]) -> list[_Group]:
 def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
     """The longest run of tokens after `pos` that labs.parse_unit accepts: ("mL/min/1.73 m2", end) or (None, pos)."""
     window = text[pos:pos + 48]
-    tokens = list(_UNIT_TOKEN_RE.finditer(window))[:5]
+    tokens = []
+    for token in _UNIT_TOKEN_RE.finditer(window):
+        if len(tokens) == 5 or (tokens and window[tokens[-1].end():token.start()].strip()):
+            break  # a bracket or comma ends the unit: "mg/dL [221 umol/L]"
+        if tokens and re.fullmatch(r"[\d.,]+", token.group(0)) and not re.match(r"\s*m", window[token.end():]):
+            break  # "mmol/mol 3 months after": a new number starts something else ("1.73 m2" goes on)
+        if token.group(0).lower().strip(".:") in _NOT_UNITS:
+            break
+        tokens.append(token)
     if not tokens:
         return None, pos
     first = tokens[0].group(0)
@@ -293,6 +309,8 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
 
 def _parse_unit(raw: str) -> str | None:
     cleaned = raw.replace("⁄", "/").translate(_SUPERSCRIPTS)
+    cleaned = re.sub(r"(?i)\bper\s*cent\b|\bpercent\b", "%", cleaned)
+    cleaned = re.sub(r"(\d),(\d)", r"\1.\2", cleaned)  # "1,73 m2"
     cleaned = re.sub(r"\s*/\s*", "/", cleaned)
     cleaned = re.sub(r"(?i)^per\s+", "/", cleaned)
     cleaned = re.sub(r"(?i)\s+per\s+", "/", cleaned)
@@ -451,7 +469,7 @@ def _read_alternative(text: str, threshold: _Threshold, g: _Grammar) -> int:
             return threshold.end
         pos = comparator.end()
     first = _read_quantity(text, pos, g)
-    if first is None or first.unit is None or first.multiple_of:
+    if first is None or first.multiple_of or (first.unit is None and threshold.comparator is not Comparator.BETWEEN):
         return threshold.end
     low = high = value = None
     end = first.end
@@ -529,7 +547,10 @@ def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
         per_unit = g.patterns.window_units.get(match.group("unit").lower())
         if n is None or not per_unit:
             continue
-        anchor = re.split(r"(?i)\s+(?:and|or|meets?|must|should|will|is|are|with|for|in)\s", match.group("anchor"))[0]
+        anchor = match.group("anchor")
+        comparator = g.comparator_re.search(anchor)
+        anchor = anchor[:comparator.start()] if comparator else anchor
+        anchor = re.split(r"(?i)\s+(?:and|or|meets?|must|should|will|is|are|with|for|in)\s", anchor)[0]
         anchor = anchor.strip(" .,")
         if anchor:
             found.append((match.start(), n * per_unit, anchor))
@@ -541,18 +562,28 @@ def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
 
 
 def _unit_fits(code: str, unit: str | None) -> bool:
-    """A number's unit must be one the analyte can be measured in ("2 weeks" is not an ALT limit)."""
+    """A number's unit must be one the analyte can be measured in ("2 weeks" is not an ALT limit).
+
+    Body-surface normalisation is a reporting convention, not another quantity: eGFR "< 30 mL/min" and CrCl
+    "< 30 mL/min/1.73 m2" are read as written (the evaluator decides whether it can compare them).
+    """
     if unit is None:
         return True
     try:
         analyte = labs.analyte(code)
     except Exception:  # noqa: BLE001 - unknown code: nothing to check against
         return True
-    try:
-        labs.convert(1.0, unit, analyte.canonical_unit, analyte)
-        return True
-    except Exception:  # noqa: BLE001 - any failure to convert means the unit does not belong to this analyte
-        return False
+    bsa = re.compile(r"\s*/\s*(?:1[.,]73\s*m(?:2|²|\^2)?|bsa_1_73)\s*$|\s+per\s+1[.,]73\s*m(?:2|²)?\s*$", re.I)
+    pairs = [(unit, analyte.canonical_unit, analyte), (bsa.sub("", unit), bsa.sub("", analyte.canonical_unit), None)]
+    for source, target, context in pairs:
+        if context is None and (source, target) == (unit, analyte.canonical_unit):
+            continue  # no body-surface part on either side: the strict check above already said no
+        try:
+            labs.convert(1.0, source, target, context)
+            return True
+        except Exception:  # noqa: BLE001 - any failure to convert means the unit does not belong to this analyte
+            continue
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -584,13 +615,17 @@ def extract_rules(text: str) -> list[LabRule]:
         gap = text[gap_start:threshold.start]
         if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
             continue
+        if chained and not _chain_gap_ok(gap, g):
+            continue
         if not chained and g.negation_re.search(text[max(0, group.start - 40):group.start]):
             continue
         if not chained and re.search(r"\d", gap) and not re.search(r"(?i)\d+\s*(?:days?|weeks?|h|hours?)", gap) \
                 and not re.search(r"(?i)\b(?:CKD|MDRD|1\.73|IFCC|DCCT|NGSP)\b|visit\s*\d", gap):
             continue
         unit = threshold.unit
-        if unit is None and chained and previous.unit and not threshold.multiple_of:
+        if unit is None and chained and not threshold.multiple_of and previous.unit:
+            if _condition(gap, g) is not None:
+                continue  # "WBC < 3,000 cells/mm3 if persistent (at least 2 ...)": a count of something else
             unit = previous.unit  # "Hb >= 12 g/dL for females, >= 13 for males"
         codes = [code for code in group.codes if threshold.multiple_of or _unit_fits(code, unit)]
         if not codes:
@@ -633,6 +668,23 @@ def extract_rules(text: str) -> list[LabRule]:
                 quote=quote, start=start, end=quote_end,
             ))
     return _dedupe(rules)
+
+
+_CONNECTORS = {"or", "and", "and/or", "but", "nor", "either", "respectively", "if", "any", "value", "level",
+               "levels", "values", "is", "are", "acceptable", "allowed", "permitted", "up", "to", "the", "a"}
+
+
+def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
+    """Between two thresholds of one analyte only connectors, a sex or the first threshold's condition may stand:
+    "Hb >= 12 g/dL for females, >= 13 for males" chains; "BNP > 100, current BP < 160" does not."""
+    stripped = gap.strip(" ,;()[]\n")
+    if not stripped:
+        return True
+    if _condition(gap, g) is not None:
+        return True
+    words = re.findall(r"[A-Za-z/']+", stripped.lower())
+    allowed = _CONNECTORS | set(g.sex_of) | {"for", "in", "among", "patients", "subjects", "participants"}
+    return all(word in allowed for word in words)
 
 
 def _owner(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
