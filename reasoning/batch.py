@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from collections import Counter, defaultdict
 from typing import Callable, Literal
 
@@ -32,17 +33,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import labs
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
-from ingest.patients.models import LabFile, RowError, observation_from_record
+from ingest.patients.models import LabFile, RowError
 from labs.errors import TrialGuardError
-from labs.observation import Demographics
+from labs.observation import Demographics, LabObservation
 from labs.reference_range import ReferenceRange
 from reasoning.evaluate import (
     canonical_code,
     citation_for,
     clause_excerpt,
     code_of,
-    joined_by_or,
     judge_criterion,
+    rule_groups,
 )
 from reasoning.models import Finding, OverallVerdict, Verdict
 
@@ -122,14 +123,19 @@ def _derived_inputs() -> dict[str, list[str]]:
 
 
 def _mentioned(criterion: Criterion) -> list[str]:
+    return list(_mentioned_in(criterion.text))
+
+
+@lru_cache(maxsize=2048)
+def _mentioned_in(text: str) -> tuple[str, ...]:
     from ingest.patients.sdtm_ti import mentioned_analytes
 
-    return mentioned_analytes(criterion.text)
+    return tuple(mentioned_analytes(text))
 
 
 def _is_plain(criterion: Criterion, derived: dict[str, list[str]], ranged: set[str]) -> bool:
     """Rules the numpy path decides exactly like the engine; anything else goes to judge_criterion."""
-    if criterion.kind is CriterionKind.INCLUSION and joined_by_or(criterion):
+    if not rule_groups(criterion)[1]:  # the text joins rules other than the kind's natural way ("or", "together with")
         return False
     for rule in criterion.rules:
         code = canonical_code(rule.analyte)
@@ -356,14 +362,14 @@ def screen(
                     pairs.extend(_decide(criterion, rows_vp, v, phase, derived, ranged_by_version[v]))
     # 5. findings for what is reported; the exact engine for what the fast path left open.
     findings: list[PatientFinding] = []
-    indices = {key: idx for key, idx in jt.groupby(["patient_id", "version_index"], sort=False).indices.items()}
+    rows = _Rows(jt)
     exact_pairs = 0
     for pair in pairs:
         if pair.fast_verdict is Verdict.MEETS:
             verdict_rows.append((pair.patient_id, pair.version_index, pair.phase, pair.criterion.id, Verdict.MEETS.value))
             continue
         protocol = versions[pair.version_index]
-        finding, lab_date = _exact(pair, jt, indices, lab_file, protocol, extra_ranges, derived)
+        finding, lab_date = _exact(pair, rows, lab_file, protocol, extra_ranges, derived)
         exact_pairs += pair.fast_verdict is None
         if pair.fast_verdict is not None and finding.verdict is not pair.fast_verdict:
             finding = finding.model_copy(update={
@@ -417,11 +423,7 @@ def screen(
 def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derived: dict[str, list[str]],
             ranged: set[str]) -> list[_Pair]:
     """Pairs for every patient with a row this criterion concerns; fast verdicts where the rules are plain."""
-    if criterion.rules:
-        codes = {canonical_code(r.analyte) for r in criterion.rules}
-        codes |= {i for c in list(codes) for i in derived.get(c, [])}
-    else:
-        codes = set(_mentioned(criterion))
+    codes = _codes_of(criterion, derived)
     mine = rows.loc[rows["analyte"].isin(codes)]
     patients = pd.unique(mine["patient_id"])
     if not criterion.rules or not _is_plain(criterion, derived, ranged):
@@ -458,21 +460,53 @@ def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derive
     return pairs
 
 
-def _exact(pair: _Pair, jt: pd.DataFrame, indices: dict, lab_file: LabFile, protocol: Protocol,
+class _Rows:
+    """The judged rows as numpy columns, grouped by (patient, version), with LabObservations built once per row."""
+
+    def __init__(self, jt: pd.DataFrame):
+        self.cols = {name: jt[name].to_numpy() for name in
+                     ("file", "row", "patient_id", "analyte", "raw_test", "value", "unit", "uln", "lln", "range_unit",
+                      "visit", "screening", "on_study")}
+        self.dates = [None if pd.isna(d) else d for d in jt["date"].dt.date.to_numpy(dtype=object)] if len(jt) else []
+        self.groups = jt.groupby(["patient_id", "version_index"], sort=False).indices if len(jt) else {}
+        self._cache: dict[int, LabObservation] = {}
+
+    def positions(self, patient_id: str, version_index: int, phase: str, codes: set[str]) -> list[int]:
+        flag = self.cols["screening" if phase == "screening" else "on_study"]
+        analyte = self.cols["analyte"]
+        return [int(i) for i in self.groups.get((patient_id, version_index), []) if flag[i] and analyte[i] in codes]
+
+    def observation(self, i: int) -> LabObservation:
+        obs = self._cache.get(i)
+        if obs is None:
+            c = self.cols
+            unit, range_unit = c["unit"][i] or None, c["range_unit"][i] or None
+            obs = LabObservation(
+                patient_id=c["patient_id"][i], analyte=c["analyte"][i], value=float(c["value"][i]), unit=unit,
+                uln=None if np.isnan(c["uln"][i]) else float(c["uln"][i]),
+                lln=None if np.isnan(c["lln"][i]) else float(c["lln"][i]),
+                range_unit=range_unit if range_unit != unit else None, date=self.dates[i],
+                visit=c["visit"][i] or None, raw_test=c["raw_test"][i] or None,
+                source=f"{c['file'][i]} row {int(c['row'][i])}",
+            )
+            self._cache[i] = obs
+        return obs
+
+
+def _codes_of(criterion: Criterion, derived: dict[str, list[str]]) -> set[str]:
+    if criterion.rules:
+        codes = {canonical_code(r.analyte) for r in criterion.rules}
+        return codes | {i for c in list(codes) for i in derived.get(c, [])}
+    return set(_mentioned(criterion))
+
+
+def _exact(pair: _Pair, rows: _Rows, lab_file: LabFile, protocol: Protocol,
            extra_ranges: list[ReferenceRange], derived: dict[str, list[str]]) -> tuple[Finding, dt.date | None]:
     """The exact engine on this patient's rows of the criterion's analytes (same version and phase)."""
     criterion = pair.criterion
-    flag = "screening" if pair.phase == "screening" else "on_study"
-    if criterion.rules:
-        codes = {canonical_code(r.analyte) for r in criterion.rules}
-        codes |= {i for c in list(codes) for i in derived.get(c, [])}
-    else:
-        codes = set(_mentioned(criterion))
-    idx = indices.get((pair.patient_id, pair.version_index), [])
-    rows = jt.iloc[idx]
-    rows = rows.loc[rows[flag].to_numpy() & rows["analyte"].isin(codes).to_numpy()]
+    positions = rows.positions(pair.patient_id, pair.version_index, pair.phase, _codes_of(criterion, derived))
+    observations = [rows.observation(i) for i in positions]
     demographics = lab_file.demographics.get(pair.patient_id) or Demographics()
-    observations = [observation_from_record(rec, None) for _, rec in rows.iterrows()]
     dated = [o.date for o in observations if o.date]
     lab_date = max(dated) if dated else None
     ranges = [*protocol.reference_ranges, *extra_ranges]
@@ -486,12 +520,23 @@ def _exact(pair: _Pair, jt: pd.DataFrame, indices: dict, lab_file: LabFile, prot
             verdict=Verdict.INDETERMINATE,
             rationale=(f"{criterion.label}: judged against an external reference range ({named}) that is not in the "
                        f"data; supply it (trialguard screen --ranges) to decide."),
-            citations=[citation_for(criterion, clause_excerpt(criterion.text), protocol)],
+            citations=[_citation(criterion, protocol)],
             observations=observations, rule_source="none",
             notes=[f"reference range not supplied: {named}"],
         ), lab_date
     finding = judge_criterion(criterion, observations, demographics, ranges, lab_date, protocol=protocol)
     return finding, lab_date
+
+
+_CITATIONS: dict[tuple[str, str], object] = {}
+
+
+def _citation(criterion: Criterion, protocol: Protocol):
+    """The whole-clause citation of a criterion, built once (it is the same for every patient)."""
+    key = (criterion.id, protocol.sha256)
+    if key not in _CITATIONS:
+        _CITATIONS[key] = citation_for(criterion, clause_excerpt(criterion.text), protocol)
+    return _CITATIONS[key]
 
 
 def _judge_external_range(criterion: Criterion, observations, demographics: Demographics,

@@ -1,14 +1,16 @@
 """Raw lab rows (as each reader found them) -> the judged-ready LabFile table, with every bad row reported.
 
-Each reader produces a `RawRows` frame with the same columns; this module does the checks once, column-wise:
-test -> analyte (per distinct test, not per row), value -> number, unit -> normalized unit, impossible values,
-reference ranges, dates, duplicates. A row either lands in the table or in `errors` with its reason.
+Each reader produces a `RawRows` frame with the same columns; this module does the checks once, column-wise and
+once per *distinct* value (pd.factorize), never once per row: test -> analyte, unit -> normalized unit, unit fits
+the analyte, date text -> date. A row either lands in the table, in `errors` with its reason, or (qualitative
+tests such as urine colour, which no numeric limit can judge) in `out_of_scope` with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,18 +20,18 @@ from labs.errors import TrialGuardError
 from labs.observation import Demographics
 from ingest.patients.models import TABLE_COLUMNS, LabFile, RowError
 
-# Columns every reader fills (missing optional ones are empty strings / NaN).
+# Columns every reader fills (missing optional ones are empty strings).
 RAW_COLUMNS = [
     "file", "row", "patient_id", "test", "loinc", "value", "unit", "uln", "lln", "range_unit", "date", "visit",
 ]
-
-# Units in which a count or concentration cannot exceed 100 (a percentage of a whole).
+# How files say "this result has no unit" (then only a dimensionless analyte such as pH or INR is accepted).
+NO_UNIT = {"", "NO UNITS", "NO UNIT", "NONE", "N/A", "NA", "UNITLESS", "-"}
 _PERCENT_UNITS = {"%", "percent"}
 
 
 @dataclass
 class RawRows:
-    frame: pd.DataFrame  # RAW_COLUMNS
+    frame: pd.DataFrame  # RAW_COLUMNS (object dtype: str)
     format: str
     rows_in: int
     demographics: dict[str, Demographics] = field(default_factory=dict)
@@ -58,7 +60,9 @@ def analyte_code(test: str, loinc: str, name: str = "") -> str | None:
 
 @lru_cache(maxsize=4096)
 def parsed_unit(text: str) -> str | None:
-    """Normalized unit, or None when labs cannot parse it."""
+    """Normalized unit, '' for 'no unit', or None when labs cannot parse it."""
+    if text.strip().upper() in NO_UNIT:
+        return ""
     try:
         return labs.parse_unit(text)
     except TrialGuardError:
@@ -78,163 +82,229 @@ def unit_fits(analyte: str, unit: str) -> str | None:
 
 @lru_cache(maxsize=512)
 def is_dimensionless(analyte: str) -> bool:
-    canonical = labs.analyte(analyte).canonical_unit
-    return canonical in ("", "1", "ratio", "dimensionless")
+    return labs.analyte(analyte).canonical_unit in ("", "1", "ratio", "dimensionless")
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Strings with NaN/None as ''; whitespace stripped."""
-    return series.astype("string").fillna("").str.strip().astype(object)
+@lru_cache(maxsize=512)
+def is_qualitative(analyte: str) -> bool:
+    scale = getattr(labs.analyte(analyte), "scale", "quantitative")
+    return str(getattr(scale, "value", scale)).lower() in ("ordinal", "nominal")
 
 
-def _errors(frame: pd.DataFrame, mask: np.ndarray, field_name: str, reasons: pd.Series | str,
-            values: pd.Series | None = None, severity: str = "error") -> list[RowError]:
-    if not mask.any():
-        return []
-    sub = frame.loc[mask]
-    reasons_list = [reasons] * len(sub) if isinstance(reasons, str) else list(reasons[mask])
-    values_list = [None] * len(sub) if values is None else [None if v == "" else str(v) for v in values[mask]]
-    return [
-        RowError(file=f, row=int(r), field=field_name, reason=reason, value=v, patient_id=p or None, severity=severity)
-        for f, r, p, reason, v in zip(sub["file"], sub["row"], sub["patient_id"], reasons_list, values_list)
-    ]
+def per_distinct(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
+    """fn applied once per distinct value, spread back over the rows (object array)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [fn(u) for u in uniques]
+    return mapped[codes]
+
+
+def raw_frame(n: int, columns: dict[str, object]) -> pd.DataFrame:
+    """A RawRows frame whose text columns stay plain Python str (object), not pandas' Arrow strings: the checks
+    below work on numpy object arrays, and converting 60,000-row columns back and forth costs more than they do."""
+    data = {}
+    for name, values in columns.items():
+        array = np.asarray(values) if not np.isscalar(values) else np.full(n, values, dtype=object)
+        kind = array.dtype.kind
+        if kind == "M":
+            data[name] = pd.Series(array.astype("datetime64[ns]"))
+        elif kind in "fiub":
+            data[name] = pd.Series(array)
+        else:
+            data[name] = pd.Series(array, dtype=object)
+    return pd.DataFrame(data)
+
+
+def _strings(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A text column as an object array of stripped str ('' for missing), cleaned once per distinct value."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[column].to_numpy(dtype=object)  # readers give str ('' when missing), never NaN/None
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values): lookups run once per distinct value, spread back with uniques[codes]."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _combine(*code_arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the combinations of several code columns, and the row of first occurrence of each."""
+    combined = np.zeros(len(code_arrays[0]), dtype=np.int64)
+    for codes in code_arrays:
+        combined = combined * (int(codes.max(initial=0)) + 1) + codes
+    uniques, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    return inverse.ravel(), first
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return values.astype(float)
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
 
 
 def build_lab_file(raw: RawRows) -> LabFile:
-    df = raw.frame.reset_index(drop=True)
+    frame = raw.frame
+    n = len(frame)
+    files = _strings(frame, "file")
+    rows = frame["row"].to_numpy(dtype=np.int64)
+    pids = _strings(frame, "patient_id")
+    tests, loincs = _strings(frame, "test"), _strings(frame, "loinc")
     errors = list(raw.errors)
     warnings = list(raw.warnings)
     notes = list(raw.notes)
-    for column in ("patient_id", "test", "loinc", "unit", "range_unit", "visit", "date"):
-        df[column] = _text(df[column])
-    ok = np.ones(len(df), dtype=bool)
+    out_of_scope = dict(raw.out_of_scope)
+    ok = np.ones(n, dtype=bool)
 
-    def reject(mask: np.ndarray, field_name: str, reasons, values=None) -> None:
+    def report(mask: np.ndarray, field_name: str, reason: Callable[[np.ndarray], list[str]] | str,
+               value: np.ndarray | None = None, severity: str = "error") -> np.ndarray:
+        """RowErrors for the masked rows still ok; errors also take the rows out of the table."""
         nonlocal ok
         mask = mask & ok
-        errors.extend(_errors(df, mask, field_name, reasons, values))
-        ok = ok & ~mask
+        if not mask.any():
+            return mask
+        where = np.flatnonzero(mask)
+        reasons = [reason] * len(where) if isinstance(reason, str) else reason(where)
+        texts = [None] * len(where) if value is None else [None if v == "" else str(v) for v in value[where]]
+        target = errors if severity == "error" else warnings
+        target.extend(
+            RowError(file=files[i], row=int(rows[i]), field=field_name, reason=r, value=t,
+                     patient_id=pids[i] or None, severity=severity)
+            for i, r, t in zip(where, reasons, texts)
+        )
+        if severity == "error":
+            ok = ok & ~mask
+        return mask
 
-    reject((df["patient_id"] == "").to_numpy(), "patient_id", "missing patient id")
+    report(pids == "", "patient_id", "missing patient id")
 
-    # Test -> analyte, once per distinct (test, LOINC).
-    names = _text(df["test_name"]) if "test_name" in df.columns else pd.Series("", index=df.index, dtype=object)
-    keys = df["test"] + "\x00" + df["loinc"] + "\x00" + names
-    mapping = {key: analyte_code(*key.split("\x00")) for key in pd.unique(keys)}
-    analyte = keys.map(mapping)
-    unknown = analyte.isna().to_numpy()
-    reject(unknown, "test", ("unknown test " + df["test"].map(repr) + np.where(df["loinc"] != "", " (LOINC " + df["loinc"] + ")", "")
-                             + ": not in the analyte catalog"), df["test"])
-    df["analyte"] = analyte.fillna("")
+    # Test -> analyte, once per distinct (test, LOINC, name).
+    names = _strings(frame, "test_name")
+    test_code, test_first = _combine(_codes(tests)[0], _codes(loincs)[0], _codes(names)[0])
+    analyte_u = np.array([analyte_code(str(tests[i]).strip(), str(loincs[i]).strip(), str(names[i]).strip()) or ""
+                          for i in test_first], dtype=object)
+    analytes = analyte_u[test_code]
+    report(analytes == "", "test", lambda w: [
+        f"unknown test {tests[i]!r}" + (f" (LOINC {loincs[i]})" if loincs[i] else "") + ": not in the analyte catalog"
+        for i in w], tests)
+
+    # Qualitative tests (urine colour, ketones +/-): no numeric limit can judge them -> out of scope, counted.
+    qualitative = np.array([bool(a) and is_qualitative(a) for a in analyte_u], dtype=bool)[test_code] & ok
+    if qualitative.any():
+        for code, count in zip(*np.unique(analytes[qualitative].astype(str), return_counts=True)):
+            reason = "qualitative test (no numeric result to judge): " + code
+            out_of_scope[reason] = out_of_scope.get(reason, 0) + int(count)
+        ok &= ~qualitative
 
     # Value -> number.
-    value = pd.to_numeric(df["value"], errors="coerce")
-    value_text = _text(df["value"]) if value.isna().any() else None
-    missing_value = value.isna().to_numpy()
-    if missing_value.any():
-        empty = (value_text == "").to_numpy()
-        reject(missing_value & empty, "value", "missing value")
-        reject(missing_value & ~empty, "value", "non-numeric value " + value_text.map(repr)
-               + " (censored or qualitative results cannot be judged against a number)", value_text)
-    df["value"] = value.astype(float)
+    if "value_num" in frame.columns:  # readers that parsed numbers already (SDTM LBSTRESN): text only where NaN
+        values = frame["value_num"].to_numpy(dtype=float).copy()
+        gaps = np.flatnonzero(np.isnan(values))
+        values[gaps] = _numbers(frame["value"].to_numpy()[gaps])
+    else:
+        values = _numbers(frame["value"].to_numpy())
+    missing = np.isnan(values)
+    if missing.any():
+        value_text = _strings(frame, "value")
+        empty = value_text == ""
+        report(missing & empty, "value", "missing value")
+        report(missing & ~empty, "value", lambda w: [
+            f"non-numeric value {value_text[i]!r} (censored or qualitative results cannot be judged against a number)"
+            for i in w], value_text)
 
-    # Unit -> normalized unit, once per distinct text; then unit fits the analyte, once per (analyte, unit).
-    unit_map = {u: parsed_unit(u) for u in pd.unique(df["unit"]) if u}
-    norm_unit = df["unit"].map(unit_map)
-    no_unit = (df["unit"] == "").to_numpy()
-    dimensionless = df["analyte"].map(lambda a: bool(a) and is_dimensionless(a)).to_numpy(dtype=bool)
-    norm_unit = norm_unit.where(~(no_unit & dimensionless), "1")
-    reject(no_unit & ~dimensionless, "unit", "no unit given (a unit is never assumed)")
-    reject(norm_unit.isna().to_numpy(), "unit", "unknown unit " + df["unit"].map(repr), df["unit"])
-    df["unit_norm"] = norm_unit.fillna("")
-    pair_keys = df["analyte"] + "\x00" + df["unit_norm"]
-    fit: dict[str, str | None] = {}
-    for key in pd.unique(pair_keys[ok]):
-        a, u = key.split("\x00")
-        fit[key] = unit_fits(a, u)
-    misfit = pair_keys.map(fit)
-    reject(misfit.notna().to_numpy(), "unit", misfit.fillna(""), df["unit"])
+    # Unit -> normalized unit once per distinct text; then unit fits the analyte once per (analyte, unit).
+    unit_text = _strings(frame, "unit")
+    unit_code, unit_u = _codes(unit_text)
+    parsed_u = np.array([parsed_unit(str(u)) for u in unit_u], dtype=object)
+    unknown_unit = np.array([u is None for u in parsed_u], dtype=bool)[unit_code]
+    report(unknown_unit, "unit", lambda w: [f"unknown unit {unit_text[i]!r}" for i in w], unit_text)
+    parsed_u = np.where([u is None for u in parsed_u], "", parsed_u).astype(object)
+    units = parsed_u[unit_code]
+    dimensionless = np.array([bool(a) and is_dimensionless(a) for a in analyte_u], dtype=bool)[test_code]
+    no_unit = units == ""
+    report(no_unit & ~dimensionless, "unit", "no unit given (a unit is never assumed)", unit_text)
+    units = np.where(no_unit & dimensionless, "1", units).astype(object)
+    pair_code, pair_first = _combine(test_code, unit_code, (no_unit & dimensionless).astype(np.int64))
+    misfit_u = np.empty(len(pair_first), dtype=object)
+    misfit_u[:] = [unit_fits(analytes[i], units[i]) if analytes[i] and units[i] else None for i in pair_first]
+    misfit = misfit_u[pair_code]
+    report(np.array([m is not None for m in misfit_u], dtype=bool)[pair_code], "unit",
+           lambda w: [misfit[i] for i in w], unit_text)
 
     # Impossible values: negative amounts, percentages above 100.
-    vals = df["value"].to_numpy()
     with np.errstate(invalid="ignore"):
-        reject(vals < 0, "value", "impossible value: negative " + df["analyte"], df["value"].astype(str))
-        pct = df["unit_norm"].isin(_PERCENT_UNITS).to_numpy()
-        reject(pct & (vals > 100), "value", "impossible value: above 100 %", df["value"].astype(str))
+        report(values < 0, "value", lambda w: [f"impossible value {values[i]:g}: a negative {analytes[i]}" for i in w])
+        percent = np.isin(units, list(_PERCENT_UNITS))
+        report(percent & (values > 100), "value", lambda w: [f"impossible value {values[i]:g} %: above 100 %" for i in w])
 
-    # Dates (day precision); an unreadable date makes the row unplaceable (screening vs on-study, version).
-    dates = pd.to_datetime(df["date"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    bad_date = (dates.isna() & (df["date"] != "")).to_numpy()
-    reject(bad_date, "date", "unreadable date " + df["date"].map(repr) + " (expected ISO 8601)", df["date"])
-    df["date_parsed"] = dates
+    # Dates (day precision), parsed once per distinct text; an unreadable date cannot be placed in time.
+    date_text = _strings(frame, "date")
+    date_codes, uniques = _codes(date_text)
+    parsed = pd.to_datetime(pd.Series([str(u)[:10] for u in uniques], dtype=object), format="%Y-%m-%d", errors="coerce")
+    dates = parsed.to_numpy(dtype="datetime64[D]")[date_codes] if len(uniques) else np.array([], dtype="datetime64[D]")
+    report(np.isnat(dates) & (date_text != ""), "date",
+           lambda w: [f"unreadable date {date_text[i]!r} (expected ISO 8601, YYYY-MM-DD...)" for i in w], date_text)
 
     # Reference ranges: numbers in the range unit (default: the value's unit); low > high is reported, not used.
-    uln = pd.to_numeric(df["uln"], errors="coerce").astype(float)
-    lln = pd.to_numeric(df["lln"], errors="coerce").astype(float)
-    range_unit = df["range_unit"].map(lambda u: parsed_unit(u) if u else "")
-    bad_range_unit = (range_unit.isna() & (uln.notna() | lln.notna())).to_numpy() & ok
-    warnings.extend(_errors(df, bad_range_unit, "range_unit", "unknown reference-range unit " + df["range_unit"].map(repr)
-                            + ": range not used", df["range_unit"], severity="warning"))
-    range_unit = range_unit.fillna("")
-    range_unit = range_unit.where(range_unit != "", df["unit_norm"])
-    inverted = (lln > uln).to_numpy() & ok
-    warnings.extend(_errors(df, inverted, "reference_range",
-                            "bad reference range: low " + lln.astype(str) + " > high " + uln.astype(str)
-                            + " (range not used; criteria needing ULN/LLN come out INDETERMINATE)",
-                            severity="warning"))
-    drop_range = inverted | bad_range_unit
-    uln[drop_range] = np.nan
-    lln[drop_range] = np.nan
-    df["uln_f"], df["lln_f"], df["range_unit_norm"] = uln, lln, range_unit
+    if "uln_num" in frame.columns:
+        uln, lln = frame["uln_num"].to_numpy(dtype=float).copy(), frame["lln_num"].to_numpy(dtype=float).copy()
+    else:
+        uln, lln = _numbers(frame["uln"].to_numpy()), _numbers(frame["lln"].to_numpy())
+    range_text = _strings(frame, "range_unit")
+    range_units = per_distinct(range_text, lambda u: parsed_unit(str(u)) if u else "")
+    has_range = ~np.isnan(uln) | ~np.isnan(lln)
+    bad_unit = np.array([u is None for u in range_units], dtype=bool) & has_range
+    report(bad_unit, "range_unit", lambda w: [f"unknown reference-range unit {range_text[i]!r}: range not used"
+                                             for i in w], range_text, severity="warning")
+    range_units = np.where((range_units == "") | np.array([u is None for u in range_units]), units, range_units)
+    with np.errstate(invalid="ignore"):
+        inverted = lln > uln
+    report(inverted, "reference_range", lambda w: [
+        f"bad reference range: low {lln[i]:g} > high {uln[i]:g} (range not used; criteria needing ULN/LLN come out "
+        "INDETERMINATE)" for i in w], severity="warning")
+    drop = (inverted | bad_unit) & ok
+    uln[drop] = np.nan
+    lln[drop] = np.nan
 
     # Duplicates: the same patient, analyte, value, unit, date and visit again -> reported, judged once.
-    dup_keys = ["patient_id", "analyte", "value", "unit_norm", "date", "visit"]
-    candidates = df.loc[ok, dup_keys + ["row"]]
-    dup = candidates.duplicated(subset=dup_keys, keep="first")
-    if dup.any():
-        first_row = candidates.groupby(dup_keys, sort=False, dropna=False)["row"].transform("first")
-        mask = np.zeros(len(df), dtype=bool)
-        mask[candidates.index[dup.to_numpy()]] = True
-        reasons = pd.Series("", index=df.index, dtype=object)
-        reasons[candidates.index[dup.to_numpy()]] = ("duplicate of row " + first_row[dup].astype(int).astype(str)
-                                                     + ": judged once").to_numpy()
-        reject(mask, "row", reasons)
+    visits = _strings(frame, "visit")
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        value_code = pd.factorize(values[idx])[0]
+        key, first = _combine(_codes(pids[idx])[0], test_code[idx], value_code, unit_code[idx], date_codes[idx],
+                              _codes(visits[idx])[0])
+        dup = np.ones(len(idx), dtype=bool)
+        dup[first] = False
+        if dup.any():
+            first_row = rows[idx[first]][key]  # data row of the first occurrence, per row
+            mask = np.zeros(n, dtype=bool)
+            mask[idx[dup]] = True
+            origin = dict(zip(idx[dup].tolist(), first_row[dup].tolist()))
+            report(mask, "row", lambda w: [f"duplicate of row {origin[int(i)]}: judged once" for i in w])
 
-    good = df.loc[ok]
-    table = pd.DataFrame({
-        "file": good["file"].to_numpy(dtype=object),
-        "row": good["row"].to_numpy(dtype=np.int64),
-        "patient_id": good["patient_id"].to_numpy(dtype=object),
-        "analyte": good["analyte"].to_numpy(dtype=object),
-        "raw_test": good["test"].to_numpy(dtype=object),
-        "value": good["value"].to_numpy(dtype=float),
-        "unit": good["unit_norm"].to_numpy(dtype=object),
-        "raw_unit": good["unit"].to_numpy(dtype=object),
-        "uln": good["uln_f"].to_numpy(dtype=float),
-        "lln": good["lln_f"].to_numpy(dtype=float),
-        "range_unit": good["range_unit_norm"].to_numpy(dtype=object),
-        "date": good["date_parsed"].to_numpy(),
-        "visit": good["visit"].to_numpy(dtype=object),
-    }, columns=TABLE_COLUMNS)
+    keep = np.flatnonzero(ok)
+    table = raw_frame(len(keep), {
+        "file": files[keep], "row": rows[keep], "patient_id": pids[keep], "analyte": analytes[keep],
+        "raw_test": tests[keep], "value": values[keep], "unit": units[keep], "raw_unit": unit_text[keep],
+        "uln": uln[keep], "lln": lln[keep], "range_unit": range_units[keep].astype(object),
+        "date": dates[keep], "visit": visits[keep],
+    })[TABLE_COLUMNS]
 
     # Mixed units for one test: converted per (analyte, unit) group when screened; said once here.
-    units_per = table.groupby("analyte", sort=True)["unit"].unique()
-    for code, units in units_per.items():
-        if len(units) > 1:
-            notes.append(f"{code}: {len(units)} units in the file ({', '.join(sorted(units))}): each converted "
-                         f"to the criterion's unit before judging")
+    if len(table):
+        by_analyte: dict[str, list[str]] = {}
+        for i in np.unique(pair_code[keep], return_index=True)[1]:
+            code, unit = analytes[keep][i], units[keep][i]
+            if unit not in by_analyte.setdefault(code, []):
+                by_analyte[code].append(unit)
+        for code, seen in sorted(by_analyte.items()):
+            if len(seen) > 1:
+                notes.append(f"{code}: {len(seen)} units in the file ({', '.join(sorted(seen))}): each converted to "
+                             "the criterion's unit before judging")
 
     errors.sort(key=lambda e: (e.file, e.row))
     warnings.sort(key=lambda e: (e.file, e.row))
     return LabFile(
-        files=sorted(set(df["file"])) if len(df) else [],
-        format=raw.format,
-        rows_in=raw.rows_in,
-        errors=errors,
-        warnings=warnings,
-        out_of_scope=dict(raw.out_of_scope),
-        demographics=raw.demographics,
-        study_id=raw.study_id,
-        notes=notes,
-        table=table,
+        files=sorted(set(files.tolist())), format=raw.format, rows_in=raw.rows_in, errors=errors, warnings=warnings,
+        out_of_scope=out_of_scope, demographics=raw.demographics, study_id=raw.study_id, notes=notes, table=table,
     )

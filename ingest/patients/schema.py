@@ -17,10 +17,10 @@ def require_columns(path: Path, columns: list[str], required: list[list[str]], s
         raise DocumentError(path, f"missing column(s): {', '.join(missing)}; expected schema: {schema}")
 
 
-def read_text_table(path: Path) -> pd.DataFrame:
+def read_text_table(path: Path, usecols=None) -> pd.DataFrame:
     """A CSV read as text (nothing guessed from the content), with a clear error when it is empty."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(path, dtype=object, keep_default_na=False, usecols=usecols)
     except pd.errors.EmptyDataError:
         raise DocumentError(path, "empty file: no header and no rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -11,7 +11,7 @@ from labs.errors import DocumentError
 from labs.observation import Demographics
 from ingest.patients.demographics import parse_sex
 from ingest.patients.models import RowError
-from ingest.patients.normalize import RawRows, parsed_unit
+from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, raw_frame
 from ingest.patients.schema import read_text_table, require_columns
 
 LB_SCHEMA = ("USUBJID, LBTESTCD, and LBORRES+LBORRESU and/or LBSTRESN+LBSTRESU (required); LBTEST, LBORNRLO, "
@@ -20,8 +20,17 @@ LB_REQUIRED = [["USUBJID"], ["LBTESTCD"], ["LBORRES", "LBSTRESN"], ["LBORRESU", 
 DM_SCHEMA = "USUBJID (required); AGE, SEX, RFSTDTC (reference start, first dose), AGEU (optional)"
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """CSV as text, or SAS transport (.xpt) with its character columns decoded."""
+LB_COLUMNS = ["STUDYID", "USUBJID", "LBTESTCD", "LBTEST", "LBLOINC", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI",
+              "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBDTC", "VISIT"]
+DM_COLUMNS = ["USUBJID", "AGE", "AGEU", "SEX", "RFSTDTC"]
+
+
+NUMERIC_COLUMNS = ["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBORNRLO", "LBORNRHI", "AGE"]
+
+
+def read_table(path: Path, wanted: list[str] | None = None) -> pd.DataFrame:
+    """CSV (only the `wanted` columns, matched case-insensitively) or SAS transport (.xpt): character columns as
+    str ('' when missing), the numeric SDTM columns as float."""
     if path.suffix.lower() in (".xpt", ".xport"):
         try:
             frame = pd.read_sas(path, format="xport", encoding="utf-8")
@@ -29,9 +38,33 @@ def read_table(path: Path) -> pd.DataFrame:
             raise DocumentError(path, f"not a readable SAS transport (.xpt) file: {exc}") from None
         if frame.empty:
             raise DocumentError(path, "no data rows")
-        frame = frame.astype(object).where(frame.notna(), "")
-        return frame.astype(str).where(frame != "", "")
-    return read_text_table(path)
+        frame.columns = [str(c).strip().upper() for c in frame.columns]
+        for column in frame.columns:
+            if frame[column].dtype.kind != "f":
+                frame[column] = pd.Series(frame[column].fillna("").astype(str).to_numpy(dtype=object), dtype=object)
+            elif column not in NUMERIC_COLUMNS:  # e.g. VISITNUM: as text, '1' not '1.0'
+                frame[column] = pd.Series([("" if pd.isna(x) else f"{x:g}") for x in frame[column]], dtype=object)
+        return frame
+    header = read_text_table_header(path)
+    usecols = [c for c in header if c.strip().upper() in wanted] if wanted else None
+    numeric = [c for c in (usecols or header) if c.strip().upper() in NUMERIC_COLUMNS]
+    try:
+        frame = pd.read_csv(path, usecols=usecols or None, keep_default_na=False,
+                            dtype={c: (float if c in numeric else object) for c in (usecols or header)},
+                            na_values={c: [""] for c in numeric})
+    except ValueError:  # a numeric column with text in it: read everything as text, numbers parsed later
+        frame = read_text_table(path, usecols=usecols or None)
+    if frame.empty:
+        raise DocumentError(path, "no data rows (only a header)")
+    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    return frame
+
+
+def read_text_table_header(path: Path) -> list[str]:
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise DocumentError(path, "empty file: no header and no rows") from None
 
 
 def find_dm(lb_path: Path) -> Path | None:
@@ -45,77 +78,87 @@ def find_dm(lb_path: Path) -> Path | None:
 
 
 def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
-    frame = read_table(path)
-    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    frame = read_table(path, DM_COLUMNS)
     require_columns(path, list(frame.columns), [["USUBJID"]], DM_SCHEMA)
+    n = len(frame)
+
+    def col(name: str) -> np.ndarray:
+        return frame[name].astype(str).str.strip().to_numpy(dtype=object) if name in frame.columns else np.full(n, "", dtype=object)
+
+    pids, age_text, age_unit, sex_text, start_text = col("USUBJID"), col("AGE"), col("AGEU"), col("SEX"), col("RFSTDTC")
+    ages = np.asarray(pd.to_numeric(frame["AGE"] if "AGE" in frame.columns else age_text, errors="coerce"), dtype=float)
+    starts = pd.to_datetime(pd.Series(start_text, dtype=object).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     result: dict[str, Demographics] = {}
     warnings: list[RowError] = []
-    for position, rec in enumerate(frame.to_dict("records"), start=1):
-        pid = str(rec["USUBJID"]).strip()
+    for i in range(n):
+        pid = pids[i]
         facts: dict[str, object] = {}
-        age_text = str(rec.get("AGE", "")).strip()
-        age_unit = str(rec.get("AGEU", "YEARS")).strip().upper() or "YEARS"
-        if age_text:
-            try:
-                age = float(age_text)
-                if age_unit.startswith("YEAR") and 0 <= age <= 130:
-                    facts["age_years"] = age
-                else:
-                    raise ValueError
-            except ValueError:
-                warnings.append(RowError(file=path.name, row=position, field="AGE", value=age_text, patient_id=pid,
-                                         severity="warning", reason=f"unusable AGE {age_text!r} {age_unit}: ignored"))
-        sex = parse_sex(rec.get("SEX", ""))
+        unit = (age_unit[i] or "YEARS").upper()
+        if age_text[i]:
+            if unit.startswith("YEAR") and 0 <= ages[i] <= 130:
+                facts["age_years"] = float(ages[i])
+            else:
+                warnings.append(RowError(file=path.name, row=i + 1, field="AGE", value=age_text[i], patient_id=pid,
+                                         severity="warning", reason=f"unusable AGE {age_text[i]!r} {unit}: ignored"))
+        sex = parse_sex(sex_text[i])
         if sex is not None:
             facts["sex"] = sex
-        start = str(rec.get("RFSTDTC", "")).strip()
-        if start:
-            parsed = pd.to_datetime(start[:10], format="%Y-%m-%d", errors="coerce")
-            if pd.isna(parsed):
-                warnings.append(RowError(file=path.name, row=position, field="RFSTDTC", value=start, patient_id=pid,
-                                         severity="warning", reason=f"unreadable RFSTDTC {start!r}: ignored"))
+        if start_text[i]:
+            if pd.isna(starts.iloc[i]):
+                warnings.append(RowError(file=path.name, row=i + 1, field="RFSTDTC", value=start_text[i], patient_id=pid,
+                                         severity="warning", reason=f"unreadable RFSTDTC {start_text[i]!r}: ignored"))
             else:
-                facts["reference_start"] = parsed.date()
+                facts["reference_start"] = starts.iloc[i].date()
         result[pid] = Demographics(**facts)
     return result, warnings
 
 
 def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
-    frame = read_table(path)
-    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    frame = read_table(path, LB_COLUMNS)
     require_columns(path, list(frame.columns), LB_REQUIRED, LB_SCHEMA)
     n = len(frame)
 
-    def col(name: str) -> pd.Series:
-        return frame[name] if name in frame.columns else pd.Series("", index=frame.index, dtype=object)
+    def col(name: str) -> np.ndarray:
+        return frame[name].to_numpy(dtype=object) if name in frame.columns else np.full(n, "", dtype=object)
+
+    def num(name: str) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(n, np.nan)
+        values = frame[name].to_numpy()
+        return values.astype(float) if values.dtype.kind == "f" else np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
 
     # Prefer the standardized result (numeric, SI) where it is numeric and its unit parses; else the original.
-    std_unit = col("LBSTRESU").astype(str).str.strip()
-    std_ok_units = {u for u in pd.unique(std_unit) if u and parsed_unit(u) is not None}
-    std_value = pd.to_numeric(col("LBSTRESN"), errors="coerce")
-    use_std = (std_value.notna() & std_unit.isin(std_ok_units)).to_numpy()
+    std_unit = col("LBSTRESU")
+    std_unit_ok = per_distinct(std_unit, lambda u: bool(str(u).strip()) and bool(parsed_unit(str(u)))).astype(bool)
+    std_value = num("LBSTRESN")
+    use_std = ~np.isnan(std_value) & std_unit_ok
 
     def pick(std: str, orig: str) -> np.ndarray:
-        return np.where(use_std, col(std).astype(str).to_numpy(), col(orig).astype(str).to_numpy())
+        return np.where(use_std, col(std), col(orig))
 
-    raw = pd.DataFrame({
-        "file": path.name,
+    def pick_num(std: str, orig: str) -> np.ndarray:
+        return np.where(use_std, num(std), num(orig))
+
+    raw = raw_frame(n, {
+        "file": np.full(n, path.name, dtype=object),
         "row": np.arange(1, n + 1),
-        "patient_id": col("USUBJID").to_numpy(),
-        "test": col("LBTESTCD").to_numpy(),
-        "loinc": col("LBLOINC").to_numpy(),
-        "value": pick("LBSTRESN", "LBORRES"),
+        "patient_id": col("USUBJID"),
+        "test": col("LBTESTCD"),
+        "loinc": col("LBLOINC"),
+        "value": np.where(use_std, "", col("LBORRES")),
+        "value_num": np.where(use_std, std_value, np.nan),
         "unit": pick("LBSTRESU", "LBORRESU"),
-        "uln": pick("LBSTNRHI", "LBORNRHI"),
-        "lln": pick("LBSTNRLO", "LBORNRLO"),
-        "range_unit": "",
-        "date": col("LBDTC").to_numpy(),
-        "visit": col("VISIT").to_numpy(),
+        "uln": np.full(n, "", dtype=object),
+        "lln": np.full(n, "", dtype=object),
+        "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
+        "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
+        "range_unit": np.full(n, "", dtype=object),
+        "date": col("LBDTC"),
+        "visit": col("VISIT"),
+        # an unknown LBTESTCD may still be known by its name (LBTEST)
+        "test_name": col("LBTEST"),
     })
-    # An unknown LBTESTCD may still be known by its name (LBTEST): fall back per distinct code.
-    if "LBTEST" in frame.columns:
-        raw["test_name"] = frame["LBTEST"].to_numpy()
-    study = next((s for s in pd.unique(col("STUDYID").astype(str)) if s), None)
+    study = next((str(s) for s in pd.unique(col("STUDYID")) if s), None)
 
     notes: list[str] = []
     demographics: dict[str, Demographics] = {}
