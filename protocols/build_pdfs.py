@@ -179,7 +179,9 @@ def render_markdown(pdf: DemoPDF, source: str) -> None:
         if heading:
             level = len(heading["hashes"])
             size = {1: 13.0, 2: 11.5, 3: 10.5}[level]
-            pdf.ensure_room(LINE_H * 4)  # never leave a heading alone at the bottom of a page
+            # Never leave a heading alone at the bottom of a page (nor a heading directly above a sub-heading).
+            following = next((ln for ln in lines[i:] if ln.strip()), "")
+            pdf.ensure_room(LINE_H * (7 if HEADING_RE.match(following) else 4))
             pdf.ln(3 if level == 1 else 2)
             pdf.set_font(FONT_FAMILY, "B", size)
             pdf.multi_cell(0, size * 0.55, heading["text"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
