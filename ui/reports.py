@@ -1,0 +1,143 @@
+"""Files a batch screen writes: the findings (CSV or JSON), SDTM DV records for deviations, and the row errors.
+
+- findings file: one row per reported (patient, criterion) finding: VIOLATES (a deviation), NEEDS_REVIEW and
+  INDETERMINATE (a reviewer must decide); with the arithmetic, the observations and the quoted clause. JSON holds
+  the whole ScreeningResult (summary counts, errors, notes) as well.
+- DV (SDTM protocol deviations domain), one record per deviation: STUDYID, DOMAIN=DV, USUBJID, DVSEQ, DVTERM,
+  DVDECOD, DVCAT, DVSTDTC, plus the cited criterion (DVCRITID, DVCRITLB, DVPAGE, DVQUOTE, DVPROTV). CSV, or SAS
+  transport when the name ends in .xpt.
+- errors file: every row that could not be judged (severity error) or was judged with a caveat (warning).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+from labs.errors import TrialGuardError
+from reasoning.batch import PatientFinding, ScreeningResult
+from reasoning.models import CriterionKind, Verdict
+
+FINDING_COLUMNS = [
+    "patient_id", "protocol_id", "version", "phase", "lab_date", "criterion_id", "kind", "label", "verdict",
+    "rationale", "arithmetic", "observations", "section", "page", "quote", "notes",
+]
+DV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC",
+              "DVPROTV", "DVCRITID", "DVCRITLB", "DVPAGE", "DVQUOTE"]
+ERROR_COLUMNS = ["file", "row", "severity", "field", "patient_id", "value", "reason"]
+
+# DVDECOD / DVCAT wording per criterion kind (sponsor terms; CDISC leaves DV terminology to the sponsor).
+_DV_TERMS = {
+    CriterionKind.INCLUSION: ("INCLUSION CRITERION NOT MET", "ELIGIBILITY CRITERIA"),
+    CriterionKind.EXCLUSION: ("EXCLUSION CRITERION MET", "ELIGIBILITY CRITERIA"),
+    CriterionKind.DISCONTINUATION: ("DISCONTINUATION CRITERION MET, NOT ACTED ON", "DISCONTINUATION CRITERIA"),
+    CriterionKind.DOSE_MODIFICATION: ("DOSE MODIFICATION CRITERION MET", "DOSE MODIFICATION CRITERIA"),
+}
+
+
+def _observations_text(pf: PatientFinding) -> str:
+    parts = []
+    for o in pf.finding.observations:
+        ref = " ".join(x for x in (f"LLN {o.lln:g}" if o.lln is not None else "",
+                                   f"ULN {o.uln:g}" if o.uln is not None else "") if x)
+        parts.append(f"{o.analyte} {o.value:g} {o.unit or ''}".strip() + (f" ({ref})" if ref else "")
+                     + (f" on {o.date}" if o.date else "") + (f" [{o.source}]" if o.source else ""))
+    return "; ".join(parts)
+
+
+def finding_row(pf: PatientFinding) -> dict[str, object]:
+    f = pf.finding
+    cite = f.citations[0] if f.citations else None
+    return {
+        "patient_id": pf.patient_id, "protocol_id": pf.protocol_id, "version": pf.version, "phase": pf.phase,
+        "lab_date": pf.lab_date.isoformat() if pf.lab_date else "", "criterion_id": f.criterion_id,
+        "kind": f.criterion_kind.value, "label": f.label, "verdict": f.verdict.value, "rationale": f.rationale,
+        "arithmetic": " | ".join(f.arithmetic), "observations": _observations_text(pf),
+        "section": (cite.section or "") if cite else "", "page": cite.page if cite else "",
+        "quote": " | ".join(c.quote for c in f.citations), "notes": " | ".join(f.notes),
+    }
+
+
+def _ordered(result: ScreeningResult) -> list[PatientFinding]:
+    rank = {Verdict.VIOLATES: 0, Verdict.NEEDS_REVIEW: 1, Verdict.INDETERMINATE: 2}
+    return sorted(result.findings, key=lambda pf: (rank.get(pf.finding.verdict, 3), pf.patient_id, pf.finding.criterion_id))
+
+
+def write_findings(result: ScreeningResult, path: str | Path) -> Path:
+    """Deviations and findings needing review: .json (the whole result) or .csv (one row per finding)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise TrialGuardError(f"--out {path}: expected a .csv or .json file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".json":
+        payload = json.loads(result.model_dump_json())
+        payload["deviations"] = sum(1 for f in result.findings if f.finding.verdict is Verdict.VIOLATES)
+        path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+        return path
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, FINDING_COLUMNS)
+        writer.writeheader()
+        for pf in _ordered(result):
+            writer.writerow(finding_row(pf))
+    return path
+
+
+def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
+    """SDTM DV records, one per deviation (VIOLATES), numbered per subject."""
+    records: list[dict[str, object]] = []
+    sequence: dict[str, int] = {}
+    study = result.study_id or result.protocol_id
+    for pf in sorted(result.deviations, key=lambda p: (p.patient_id, p.lab_date or dt.date.min,
+                                                        p.finding.criterion_id)):
+        f = pf.finding
+        decod, category = _DV_TERMS.get(f.criterion_kind, ("PROTOCOL CRITERION NOT FOLLOWED", "OTHER"))
+        sequence[pf.patient_id] = sequence.get(pf.patient_id, 0) + 1
+        cite = f.citations[0] if f.citations else None
+        reason = "; ".join(line.split(" → ")[0] for line in f.arithmetic if line.endswith("VIOLATES")) or f.rationale
+        records.append({
+            "STUDYID": study, "DOMAIN": "DV", "USUBJID": pf.patient_id, "DVSEQ": sequence[pf.patient_id],
+            "DVTERM": f"{f.criterion_kind.value.capitalize()} {f.label}: {reason}"[:200],
+            "DVDECOD": decod, "DVCAT": category,
+            "DVSTDTC": pf.lab_date.isoformat() if pf.lab_date else "",
+            "DVPROTV": pf.version, "DVCRITID": f.criterion_id, "DVCRITLB": f.label,
+            "DVPAGE": cite.page if cite else "", "DVQUOTE": " | ".join(c.quote for c in f.citations),
+        })
+    return records
+
+
+def write_dv(result: ScreeningResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = dv_records(result)
+    if path.suffix.lower() == ".xpt":
+        import pandas as pd
+        import pyreadstat
+
+        frame = pd.DataFrame(records, columns=DV_COLUMNS).astype({"DVSEQ": float})
+        frame["DVPAGE"] = pd.to_numeric(frame["DVPAGE"], errors="coerce")
+        for column in ("DVTERM", "DVQUOTE"):  # SAS transport v5 character columns hold at most 200 bytes
+            frame[column] = frame[column].astype(str).str.slice(0, 200)
+        pyreadstat.write_xport(frame, str(path), table_name="DV", file_format_version=5)
+        return path
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, DV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def write_errors(result: ScreeningResult, path: str | Path) -> Path:
+    """Every row not judged (errors) and every row judged with a caveat (warnings), in file order."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted([*result.errors, *result.warnings], key=lambda e: (e.file, e.row, e.severity))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ERROR_COLUMNS)
+        writer.writeheader()
+        for e in rows:
+            writer.writerow({"file": e.file, "row": e.row, "severity": e.severity, "field": e.field,
+                             "patient_id": e.patient_id or "", "value": e.value or "", "reason": e.reason})
+    return path
