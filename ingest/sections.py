@@ -61,13 +61,21 @@ class CriteriaSection:
     first_body_offset: int
 
 
+_MARKDOWN_DECORATION = re.compile(r"^#{1,6}\s+|^\*\*|\*\*(?=:?\s*$)|\*\*(?=:)")
+
+
+def _plain_heading_text(text: str) -> str:
+    """"## 5.1 Inclusion Criteria" / "**Inclusion Criteria:**" -> the heading's words."""
+    return _MARKDOWN_DECORATION.sub("", text.strip()).strip()
+
+
 def is_toc_line(text: str) -> bool:
     return bool(_TOC_LINE.search(text))
 
 
 def numbered_heading(line: Line) -> Heading | None:
     """A numbered heading ("3.2 Exclusion criteria", "6. Study Population"), not a numbered criterion."""
-    text = line.text.strip()
+    text = _plain_heading_text(line.text)
     match = _NUMBERED_HEADING.match(text)
     if not match or is_toc_line(text):
         return None
@@ -92,7 +100,7 @@ def find_headings(lines: list[Line]) -> list[Heading]:
 
 
 def _criteria_heading(line: Line) -> tuple[CriterionKind, Heading] | None:
-    text = line.text.strip()
+    text = _plain_heading_text(line.text)
     if not text or is_toc_line(text):
         return None
     number = None
@@ -110,8 +118,9 @@ def _criteria_heading(line: Line) -> tuple[CriterionKind, Heading] | None:
         if tail.strip() in ("", ":") or tail.rstrip().endswith(":"):
             body_start = line.end
         elif colon != -1 and len(tail[:colon].split()) <= 3:
-            body_start = line.start + (len(line.text) - len(line.text.lstrip())) + (len(text) - len(tail)) + colon + 1
-            while body_start < line.end and line.text[body_start - line.start] == " ":
+            raw_colon = line.text.find(":", line.text.lower().find("criteria"))
+            body_start = line.start + raw_colon + 1
+            while body_start < line.end and line.text[body_start - line.start] in " *":
                 body_start += 1
         else:
             return None  # prose that starts with the words, e.g. "Inclusion criteria were amended ..."

@@ -9,6 +9,7 @@ from pathlib import Path
 from labs.errors import DocumentError
 
 from ingest.readers.models import ExtractedDocument, ExtractedPage
+from ingest.readers.text import unescape_markdown
 
 
 def read_ctgov_json(path: Path) -> ExtractedDocument:
@@ -36,7 +37,7 @@ def read_ctgov_json(path: Path) -> ExtractedDocument:
     return ExtractedDocument(
         path=str(path),
         kind="ctgov",
-        pages=[ExtractedPage(number=1, text=criteria)],
+        pages=[ExtractedPage(number=1, text=unescape_markdown(criteria))],
         protocol_id=ident.get("nctId"),
         version=f"ctgov-{updated}" if updated else None,
         title=title,
