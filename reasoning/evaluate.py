@@ -439,7 +439,8 @@ def _in_time_frame(obs_date: dt.date | None, rule: LabRule, kind: CriterionKind,
     return True, ""
 
 
-def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[LabObservation]], ctx: Context) -> RuleOutcome:
+def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[LabObservation]], ctx: Context,
+                  exceptions: list[str] = ()) -> RuleOutcome:
     """One rule against every observation of its analyte (or a value derived from them)."""
     target = canonical_code(rule.analyte)
     incomplete = _rule_is_complete(rule)
@@ -472,7 +473,7 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
             outcome.used.extend(item.used)
             continue
         state, line = _judge_value(rule, item, kind, ctx)
-        line += _branch_label(rule)
+        line += _branch_label(rule, exceptions)
         states.append(state)
         outcome.used.extend(item.used)
         (outcome.lines if state in (State.HOLDS, State.FAILS) else outcome.reasons).append(line)
@@ -488,8 +489,8 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     return outcome
 
 
-def _branch_label(rule: LabRule) -> str:
-    parts = []
+def _branch_label(rule: LabRule, exceptions: list[str] = ()) -> str:
+    parts = [f"unless {name}" for name in exceptions]
     if rule.sex is not None:
         parts.append(f"sex {rule.sex.value}")
     if rule.condition:
@@ -566,8 +567,39 @@ def _to_verdict(state: State | None, kind: CriterionKind) -> Verdict:
     return Verdict.VIOLATES if holds else Verdict.MEETS
 
 
-def _applies(rule: LabRule, sex: Sex | None, conditions: dict[str, bool]) -> bool:
+def _upper(rule: LabRule) -> bool | None:
+    return {Comparator.LT: True, Comparator.LE: True, Comparator.GT: False, Comparator.GE: False}.get(rule.comparator)
+
+
+def implicit_exceptions(rules: list[LabRule]) -> list[list[str]]:
+    """Per rule, the conditions under which it gives way to a more specific rule.
+
+    "ALT ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases are present)" parses as an unconditioned rule and an
+    "if liver metastases" rule on the same analyte and direction: the first is the default branch, so it applies
+    only when the condition is absent (otherwise "≤ 2.5" would still bind a patient with liver metastases).
+    """
+    out: list[list[str]] = []
+    for rule in rules:
+        names: list[str] = []
+        if not rule.condition:
+            for other in rules:
+                if (
+                    other is not rule
+                    and other.condition
+                    and other.condition_type != "unless"
+                    and canonical_code(other.analyte) == canonical_code(rule.analyte)
+                    and other.sex == rule.sex
+                    and _upper(other) == _upper(rule)
+                ):
+                    names.append(_norm_condition(other.condition))
+        out.append(names)
+    return out
+
+
+def _applies(rule: LabRule, sex: Sex | None, conditions: dict[str, bool], exceptions: list[str] = ()) -> bool:
     if rule.sex is not None and sex is not None and rule.sex != sex:
+        return False
+    if any(conditions.get(name) for name in exceptions):
         return False
     if rule.condition:
         present = conditions[_norm_condition(rule.condition)]
@@ -691,7 +723,10 @@ def judge_criterion(
     by_code: dict[str, list[LabObservation]] = {}
     for obs in observations:
         by_code.setdefault(canonical_code(obs.analyte), []).append(obs)
-    outcomes = [evaluate_rule(rule, criterion.kind, by_code, ctx) for rule in criterion.rules]
+    exceptions = implicit_exceptions(criterion.rules)
+    outcomes = [
+        evaluate_rule(rule, criterion.kind, by_code, ctx, exceptions[i]) for i, rule in enumerate(criterion.rules)
+    ]
 
     # the text's own connectors decide how rules combine; unknown patient facts are resolved branch by branch
     groups, natural = rule_groups(criterion)
@@ -712,7 +747,7 @@ def judge_criterion(
             group_states = []
             for group in groups:
                 states = []
-                applicable = [i for i in group if _applies(outcomes[i].rule, sex, conditions)]
+                applicable = [i for i in group if _applies(outcomes[i].rule, sex, conditions, exceptions[i])]
                 if not applicable and conjunction:
                     # "X together with Y, unless Z": a part that does not apply means the whole cannot hold
                     group_states.append(State.FAILS)
@@ -766,9 +801,12 @@ def judge_criterion(
         readable = " AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups)
         notes.append(f"rules combined as the text joins them: {readable}")
     for o in outcomes:
-        if o.rule.window_days is not None and (demo.reference_start is None or not o.used or any(x.date is None for x in o.used)):
-            if o.state is not State.NO_DATA:
-                notes.append(f"window of {o.rule.window_days} days before {o.rule.window_anchor or 'the reference date'} not checked: date unknown")
+        if o.rule.window_days is not None and o.state is not State.NO_DATA and criterion.kind in _SCREENING_KINDS:
+            anchor = o.rule.window_anchor or "the reference date"
+            if demo.reference_start is None:
+                notes.append(f"window of {o.rule.window_days} days before {anchor} not checked: no reference date given")
+            elif any(x.date is None for x in o.used):
+                notes.append(f"window of {o.rule.window_days} days before {anchor} not checked: lab date unknown")
     if reasons and verdict in (Verdict.MEETS, Verdict.VIOLATES):
         notes.extend(reasons)
 

@@ -29,11 +29,20 @@ def test_question_in_force_version_and_cited_arithmetic(assessor, demo_index):
     assert a.observations[0].patient_id == "1003"
 
 
-def test_amendment_in_force_turns_the_same_question_into_a_deviation(assessor):
-    a = assessor.ask("ALT 130 U/L (ULN 40) on 2024-07-01", "TG-ONC-001")
-    assert a.version == "2.0" and a.overall is OverallVerdict.DEVIATION
-    assert _finding(a, "inclusion:5").verdict is Verdict.VIOLATES
-    assert "violated" in a.summary
+def test_amendment_in_force_changes_the_verdict(assessor):
+    before = assessor.ask("ANC 1.2 x10^9/L on 2024-03-02", "TG-ONC-001")
+    after = assessor.ask("ANC 1.2 x10^9/L on 2024-07-01", "TG-ONC-001")
+    assert (before.version, after.version) == ("1.0", "2.0")
+    assert _finding(before, "inclusion:5").verdict is Verdict.VIOLATES and before.overall is OverallVerdict.DEVIATION
+    assert _finding(after, "inclusion:5").verdict is Verdict.MEETS
+    assert "violated" in before.summary
+
+
+def test_unknown_condition_is_named_not_guessed(assessor):
+    a = assessor.ask("ALT 130 U/L (ULN 40) on 2024-07-01", "TG-ONC-001")  # 3.25 × ULN: ≤ 5 only with liver mets
+    f = _finding(a, "inclusion:5")
+    assert f.verdict is Verdict.INDETERMINATE and "liver metastases" in f.rationale
+    assert a.overall is OverallVerdict.NEEDS_REVIEW
 
 
 def test_parse_problems_force_review_and_stay_visible(assessor):

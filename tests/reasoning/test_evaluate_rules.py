@@ -198,3 +198,15 @@ def test_rules_joined_by_and_in_a_stopping_rule():
     assert judge_criterion(c, [alt, obs("BILI", 1.0, "mg/dL", uln=1.2), obs("INR", 1.1)]).verdict is Verdict.MEETS
     assert judge_criterion(c, [alt, obs("BILI", 1.0, "mg/dL", uln=1.2), obs("INR", 1.6)]).verdict is Verdict.VIOLATES
     assert judge_criterion(c, [obs("ALT", 100, "U/L", uln=40), obs("BILI", 3.0, "mg/dL", uln=1.2)]).verdict is Verdict.MEETS
+
+
+def test_parenthetical_exception_makes_the_plain_limit_the_default_branch():
+    text = "ALT and AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases are present)"
+    c = criterion(text, [rule(text, "ALT and AST ≤ 2.5 × ULN", "ALT", "<=", value=2.5, multiple_of="ULN"),
+                         rule(text, text, "ALT", "<=", value=5, multiple_of="ULN", condition="liver metastases",
+                              condition_type="if")], kind="inclusion")
+    alt = [obs("ALT", 150, "U/L", uln=40)]  # 3.75 × ULN
+    assert judge_criterion(c, alt, Demographics(conditions={"liver metastases": True})).verdict is Verdict.MEETS
+    assert judge_criterion(c, alt, Demographics(conditions={"liver metastases": False})).verdict is Verdict.VIOLATES
+    f = judge_criterion(c, alt)
+    assert f.verdict is Verdict.INDETERMINATE and "liver metastases" in f.rationale
