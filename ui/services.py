@@ -38,3 +38,26 @@ def build_index(settings: Settings) -> ProtocolIndex:
                 replicas=settings.qdrant_replicas,
             )
         return _indexes[key]
+
+
+def build_llm(settings: Settings):
+    """The LLM client for TRIALGUARD_LLM_URL/MODEL, or None when no LLM is configured (exact engine alone)."""
+    if not settings.llm_url:
+        return None
+    from reasoning.llm import LLMClient
+
+    return LLMClient.from_settings(settings)
+
+
+def build_assessor(settings: Settings, *, llm: bool | None = None):
+    """An Assessor on the process's index. llm: None = use the LLM when configured; True = require it
+    (ConfigError naming the missing setting); False = exact engine only."""
+    from reasoning.assess import Assessor
+    from reasoning.llm import LLMClient
+
+    client = None
+    if llm is True:
+        client = LLMClient.from_settings(settings)
+    elif llm is None:
+        client = build_llm(settings)
+    return Assessor(build_index(settings), client)
