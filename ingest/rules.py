@@ -80,6 +80,7 @@ class _Threshold:
     unit: str | None = None
     multiple_of: str | None = None
     alternatives: list[AlternativeThreshold] = field(default_factory=list)
+    end_with_alternatives: int = 0
 
 
 @dataclass
@@ -590,12 +591,20 @@ def _unit_fits(code: str, unit: str | None) -> bool:
 # the public entry point
 
 
-def extract_rules(text: str) -> list[LabRule]:
-    """Every numeric lab threshold in `text`, one LabRule per analyte; quote == text[start:end]."""
+def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
+    """Every numeric lab threshold in `text`, one LabRule per analyte; quote == text[start:end].
+
+    `context`: the text of the enclosing criterion when `text` is a sub-item, e.g. "[3] Have HbA1c meeting the
+    following criteria:" for "[3a] ... >= 7.0% to <= 10.0%". Thresholds in `text` that no analyte of `text`
+    precedes are then read against the analyte the context's head names (only when it names exactly one group).
+    """
     if not isinstance(text, str) or not text.strip():
         return []
     g = _grammar()
     groups = _groups(text, _analyte_mentions(text, g))
+    inherited = _context_group(context, g) if isinstance(context, str) and context.strip() else None
+    if inherited is not None:
+        groups.insert(0, inherited)
     if not groups:
         return []
     thresholds = _thresholds(text, g)
@@ -605,7 +614,10 @@ def extract_rules(text: str) -> list[LabRule]:
     #    "Hb >= 12 g/dL for females, >= 13 for males" onto the same group.
     owned: list[tuple[_Group, _Threshold, bool, str | None]] = []
     last_of_group: dict[int, _Threshold] = {}
+    consumed_until = 0
     for threshold in thresholds:
+        if threshold.start < consumed_until:
+            continue  # the "[221 umol/L]" restatement of the threshold before
         group = _owner(text, groups, threshold)
         if group is None:
             continue
@@ -617,9 +629,10 @@ def extract_rules(text: str) -> list[LabRule]:
             continue
         if chained and not _chain_gap_ok(gap, g):
             continue
-        if not chained and g.negation_re.search(text[max(0, group.start - 40):group.start]):
+        if not chained and group.start >= 0 and g.negation_re.search(text[max(0, group.start - 40):group.start]):
             continue
-        if not chained and re.search(r"\d", gap) and not re.search(r"(?i)\d+\s*(?:days?|weeks?|h|hours?)", gap) \
+        digits_gap = re.sub(r"^\s*(?:\[\w{1,5}\]|\(?\w{1,4}[.)])\s+", "", gap) if group.start < 0 else gap
+        if not chained and re.search(r"\d", digits_gap) and not re.search(r"(?i)\d+\s*(?:days?|weeks?|h|hours?)", gap) \
                 and not re.search(r"(?i)\b(?:CKD|MDRD|1\.73|IFCC|DCCT|NGSP)\b|visit\s*\d", gap):
             continue
         unit = threshold.unit
@@ -633,12 +646,13 @@ def extract_rules(text: str) -> list[LabRule]:
         threshold.unit = unit
         last_of_group[id(group)] = threshold
         owned.append((group, threshold, chained, gap if not chained else None))
+        consumed_until = threshold.end_with_alternatives = _read_alternative(text, threshold, g)
 
     # 2. after each threshold: an alternative unit in brackets, then its condition / sex clause.
     rules: list[LabRule] = []
     starts = [t.start for _, t, _, _ in owned] + [gr.start for gr in groups]
     for group, threshold, chained, first_gap in owned:
-        end = _read_alternative(text, threshold, g)
+        end = threshold.end_with_alternatives
         next_start = min([s for s in starts if s >= end], default=len(text))
         clause_end = _clause_end(text, end, next_start)
         clause = text[end:clause_end]
@@ -650,13 +664,15 @@ def extract_rules(text: str) -> list[LabRule]:
             quote_end = end + len(clause.rstrip(" ,"))
         if condition is None and first_gap:
             condition = _preceding_condition(first_gap, g)
+        if condition is None and not chained and group.start > 0:
+            condition = _clause_head_condition(text, group, g)
         if condition is None and sex is None:
             sex = _preceding_sex(text, group, g)
         window = _nearest_window(windows, group.start)
         for code in group.codes:
             if not (threshold.multiple_of or _unit_fits(code, threshold.unit)):
                 continue
-            start = group.start
+            start = group.start if group.start >= 0 else threshold.start
             quote = text[start:quote_end]
             rules.append(LabRule(
                 analyte=code, comparator=threshold.comparator, value=threshold.value, low=threshold.low,
@@ -671,7 +687,8 @@ def extract_rules(text: str) -> list[LabRule]:
 
 
 _CONNECTORS = {"or", "and", "and/or", "but", "nor", "either", "respectively", "if", "any", "value", "level",
-               "levels", "values", "is", "are", "acceptable", "allowed", "permitted", "up", "to", "the", "a"}
+               "levels", "values", "is", "are", "acceptable", "allowed", "permitted", "up", "to", "the", "a",
+               "at", "visit", "screening", "baseline", "both"}
 
 
 def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
@@ -690,6 +707,32 @@ def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
 def _owner(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
     before = [group for group in groups if group.end <= threshold.start]
     return before[-1] if before else None
+
+
+def _context_group(context: str, g: _Grammar) -> _Group | None:
+    """The analyte(s) a list head names ("Have HbA1c meeting the following criteria:"), as a group that stands
+    before the sub-item's text (start = end = -1, so the gap to a threshold is measured from the text start)."""
+    head_end = len(context)
+    first_threshold = next(iter(_thresholds(context, g)), None)
+    if first_threshold is not None:
+        head_end = first_threshold.start
+    head_groups = _groups(context[:head_end], _analyte_mentions(context[:head_end], g))
+    if len(head_groups) != 1:
+        return None
+    return _Group(-1, 0, list(head_groups[0].codes))
+
+
+_PERMISSION_RE = re.compile(r"(?i)\b(?:eligible|allowed|permitted|acceptable|may|can|only if)\b")
+
+
+def _clause_head_condition(text: str, group: _Group, g: _Grammar) -> tuple[str, str] | None:
+    """ "; patients with NAFLD are eligible ... only if their ALT level is <= 3.0 x ULN": a condition stated at the
+    head of the clause that carries the analyte, with a word of permission between them."""
+    head_start = max(text.rfind(";", 0, group.start), text.rfind(". ", 0, group.start), group.start - 120, 0)
+    head = text[head_start:group.start]
+    if not _PERMISSION_RE.search(head):
+        return None
+    return _preceding_condition(head, g)
 
 
 def _preceding_condition(gap: str, g: _Grammar) -> tuple[str, str] | None:
