@@ -97,6 +97,8 @@ class ScreeningResult(BaseModel):
     findings: list[PatientFinding] = Field(default_factory=list, description="VIOLATES, INDETERMINATE, NEEDS_REVIEW")
     criteria: list[CriterionCount] = Field(default_factory=list)
     criteria_not_lab: list[str] = Field(default_factory=list, description="criteria no lab value can decide")
+    pair_verdicts: list[tuple[str, str, str, str]] = Field(
+        default_factory=list, description="(patient, version, criterion id, verdict) of every judged pair")
     pairs_judged: int = 0
     exact_engine_pairs: int = 0
     notes: list[str] = Field(default_factory=list)
@@ -409,6 +411,7 @@ def screen(
         study_id=lab_file.study_id, rows_in=lab_file.rows_in, rows_judged=int(judged.sum()), errors=lab_file.errors,
         warnings=lab_file.warnings, out_of_scope=dict(out_of_scope), patients=overall, findings=findings,
         criteria=counts, criteria_not_lab=criteria_not_lab, pairs_judged=len(verdict_rows), exact_engine_pairs=exact_pairs,
+        pair_verdicts=[(pid, versions[v].version, cid, verdict) for pid, v, _phase, cid, verdict in verdict_rows],
         notes=notes,
     )
     if result.accounted() != result.rows_in:
