@@ -1,0 +1,87 @@
+"""`trialguard screen` through typer's CliRunner: summary, files, exit codes 0 / 1 / 3 / 2."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+runner = CliRunner()
+CLEAN = "patient_id,test,value,unit,uln,date\nP1,ALT,30,U/L,40,2024-03-01\nP1,PLT,150,10^9/L,,2024-03-01\n"
+
+
+def _screen(*args):
+    return runner.invoke(app, ["screen", *map(str, args)])
+
+
+def test_clean_file_exits_0(write_csv, tiny_ti):
+    result = _screen(write_csv(CLEAN), "--protocol", tiny_ti)
+    assert result.exit_code == 0, result.output
+    assert "rows read" in result.output and "patients judged" in result.output and "INCL01" in result.output
+
+
+def test_deviation_exits_1_and_writes_files(write_csv, tiny_ti, tmp_path):
+    labs = write_csv(CLEAN + "P2,ALT,150,U/L,40,2024-03-01\nP2,creatinine,300,umol/L,,2024-03-01\nP3,ALT,bad,U/L,40,2024-03-01\n")
+    out, dv, errors = tmp_path / "dev.csv", tmp_path / "dv.csv", tmp_path / "errors.csv"
+    result = _screen(labs, "--protocol", tiny_ti, "--out", out, "--dv", dv, "--errors", errors)
+    assert result.exit_code == 1, result.output  # deviations win over row errors
+    assert "DEVIATION P2" in result.output
+    dv_rows = list(csv.DictReader(dv.open(encoding="utf-8")))
+    assert {(r["USUBJID"], r["DVCRITLB"]) for r in dv_rows} == {("P2", "INCL01"), ("P2", "EXCL01")}
+    assert all(r["STUDYID"] == "TINY01" and r["DOMAIN"] == "DV" for r in dv_rows)
+    assert list(csv.DictReader(errors.open(encoding="utf-8")))[0]["row"] == "5"
+    assert {r["verdict"] for r in csv.DictReader(out.open(encoding="utf-8"))} == {"VIOLATES"}
+
+
+def test_row_errors_without_deviation_exit_3(write_csv, tiny_ti):
+    result = _screen(write_csv(CLEAN + "P3,ALT,bad,U/L,40,2024-03-01\n"), "--protocol", tiny_ti)
+    assert result.exit_code == 3, result.output
+    assert "non-numeric value 'bad'" in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("patient_id,test,value\nP1,ALT,3\n", "missing column(s): unit"),
+    ("", "empty file"),
+])
+def test_bad_input_exits_2_with_a_clear_message(write_csv, tiny_ti, text, message):
+    result = _screen(write_csv(text or "\n"), "--protocol", tiny_ti)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_unknown_format_is_a_usage_error(write_csv, tiny_ti):
+    assert _screen(write_csv(CLEAN), "--protocol", tiny_ti, "--format", "xml").exit_code == 2
+
+
+@pytest.mark.slow
+def test_cdisc_pilot_through_the_cli(cdisc, tmp_path):
+    out = tmp_path / "findings.json"
+    result = _screen(cdisc / "sdtm_lb.csv", "--protocol", cdisc / "sdtm_ti.csv", "--out", out, "--visits", "all")
+    assert result.exit_code == 1, result.output  # one exclusion deviation (EXCL28) in the real data
+    assert "59580" in result.output and "rows judged" in result.output
+    assert "on-study lab: CDISCPILOT01 has no discontinuation criteria" in result.output
+    import json
+
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["rows_in"] == 59580 and data["visits"] == "all"
+    assert any("Lilly Reference Range III" in f["finding"]["rationale"] for f in data["findings"])
+
+
+@pytest.mark.slow
+def test_fhir_us_core_examples_through_the_cli(tmp_path):
+    from tests.batch.conftest import FHIR
+
+    ti = tmp_path / "ti.csv"
+    ti.write_text("STUDYID,IETESTCD,IETEST,IECAT\nFHIRDEMO,INCL01,Hemoglobin >= 9.0 g/dL.,INCLUSION\n"
+                  "FHIRDEMO,EXCL01,Serum creatinine > 1.5 x ULN.,EXCLUSION\n"
+                  "FHIRDEMO,EXCL02,Hematocrit > 1 x ULN.,EXCLUSION\n", encoding="utf-8")
+    files = sorted(FHIR.glob("*.json"))
+    errors = tmp_path / "errors.csv"
+    result = _screen(*files, "--protocol", ti, "--errors", errors)
+    assert result.exit_code == 1, result.output  # creatinine 1.0 mg/dL with ULN 0.6: > 1.5 × ULN
+    assert "DEVIATION example exclusion EXCL01" in result.output
+    warned = {r["file"] for r in csv.DictReader(errors.open(encoding="utf-8")) if r["severity"] == "warning"}
+    assert warned == {"observation-cbc-hematocrit.json", "observation-cbc-mch.json", "observation-cbc-mcv.json"}
