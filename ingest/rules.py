@@ -144,7 +144,7 @@ class _Grammar:
         self.sex_re = re.compile(
             r"^[\s,(\[]*(?:(?:for|in|among|if|of)\s+)?(?:(?:adult|all)\s+)?(?P<sex>"
             + phrase_regex([w for w in self.sex_of if len(w) > 1])
-            + r")(?:\s+(?:patients|subjects|participants))?[\s,)\]]*$",
+            + r")(?:\s+(?:patients|subjects|participants))?(?:[\s,;)\]]*$|(?=[\s,;.)\]]))",
             re.IGNORECASE,
         )
         self.negation_re = re.compile(phrase_regex(patterns.negation_cues) + r"\s*$", re.IGNORECASE)
@@ -158,6 +158,13 @@ class _Grammar:
             re.IGNORECASE,
         )
         self.link_words = {w.lower() for w in patterns.link_words}
+        self.normal_range_of = {}
+        for side, phrases in patterns.normal_range_phrases.items():
+            limits = [("<", "LLN"), (">", "ULN")] if side == "outside" else [(">=", "LLN"), ("<=", "ULN")]
+            for phrase in phrases:
+                self.normal_range_of[_norm_phrase(phrase)] = limits
+        self.normal_range_re = re.compile(
+            "(" + phrase_regex(list(self.normal_range_of) or ["(?!x)x"]) + ")", re.IGNORECASE)
         self._build_analyte_regexes()
 
     def comparator_of_phrases(self):
@@ -434,6 +441,12 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         if trailing and free(match.start(), trailing.end()):
             take(_Threshold(match.start(), trailing.end(), g.trailing_of[_norm_phrase(trailing.group(1))],
                             value=first.value, unit=first.unit, multiple_of=first.multiple_of))
+    # "outside the normal range" = below 1 x LLN or above 1 x ULN; "within normal limits" the reverse
+    for match in g.normal_range_re.finditer(text):
+        if not free(match.start(), match.end()):
+            continue
+        for comparator, multiple in g.normal_range_of[_norm_phrase(match.group(1))]:
+            take(_Threshold(match.start(), match.end(), Comparator(comparator), value=1.0, multiple_of=multiple))
     found.sort(key=lambda t: t.start)
     return _merge_ranges(text, found)
 
@@ -535,9 +548,12 @@ def _condition(clause: str, g: _Grammar) -> tuple[str, str] | None:
     return rest, kind
 
 
-def _sex(clause: str, g: _Grammar) -> Sex | None:
+def _sex(clause: str, g: _Grammar) -> tuple[Sex, int] | None:
+    """ "for females" / "(men)" at the start of the clause: the sex and where its phrase ends."""
     match = g.sex_re.match(clause)
-    return g.sex_of.get(_norm_phrase(match.group("sex"))) if match else None
+    if not match:
+        return None
+    return g.sex_of[_norm_phrase(match.group("sex"))], match.end()
 
 
 def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
@@ -616,7 +632,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     last_of_group: dict[int, _Threshold] = {}
     consumed_until = 0
     for threshold in thresholds:
-        if threshold.start < consumed_until:
+        if threshold.start < consumed_until and not (owned and owned[-1][1].start == threshold.start):
             continue  # the "[221 umol/L]" restatement of the threshold before
         group = _owner(text, groups, threshold)
         if group is None:
@@ -650,6 +666,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
 
     # 2. after each threshold: an alternative unit in brackets, then its condition / sex clause.
     rules: list[LabRule] = []
+    group_of_rule: list[int] = []
     starts = [t.start for _, t, _, _ in owned] + [gr.start for gr in groups]
     for group, threshold, chained, first_gap in owned:
         end = threshold.end_with_alternatives
@@ -657,10 +674,13 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         clause_end = _clause_end(text, end, next_start)
         clause = text[end:clause_end]
         clause = re.sub(r"(?i)[\s,]*(?:\bor\b|\band\b|\band/or\b)?[\s,]*$", "", clause)
-        sex = _sex(clause, g) if clause.strip() else None
+        sex_found = _sex(clause, g) if clause.strip() else None
+        sex = sex_found[0] if sex_found else None
         condition = None if sex or not clause.strip() else _condition(clause, g)
         quote_end = end
-        if sex or condition:
+        if sex_found:
+            quote_end = end + len(clause[:sex_found[1]].rstrip(" ,)]"))
+        elif condition:
             quote_end = end + len(clause.rstrip(" ,"))
         if condition is None and first_gap:
             condition = _preceding_condition(first_gap, g)
@@ -674,6 +694,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
                 continue
             start = group.start if group.start >= 0 else threshold.start
             quote = text[start:quote_end]
+            group_of_rule.append(id(group))
             rules.append(LabRule(
                 analyte=code, comparator=threshold.comparator, value=threshold.value, low=threshold.low,
                 high=threshold.high, unit=None if threshold.multiple_of else threshold.unit,
@@ -683,7 +704,31 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
                 window_days=window[1] if window else None, window_anchor=window[2] if window else None,
                 quote=quote, start=start, end=quote_end,
             ))
+    _exceptions_limit_the_default(text, rules, group_of_rule)
     return _dedupe(rules)
+
+
+def _upward(comparator: Comparator) -> bool | None:
+    return {Comparator.LT: False, Comparator.LE: False, Comparator.GT: True, Comparator.GE: True}.get(comparator)
+
+
+def _exceptions_limit_the_default(text: str, rules: list[LabRule], group_of_rule: list[int]) -> None:
+    """ "ALT <= 2.5 x ULN (<= 5 x ULN if liver metastases)": the default limit holds unless the exception's
+    condition does, so a patient with liver metastases is judged on 5 x ULN only. The unconditioned rule of the
+    same analyte, statement and direction gets the exception's condition as 'unless'."""
+    for index, rule in enumerate(rules):
+        if rule.condition_type != "if" or rule.condition is None or rule.sex is not None:
+            continue
+        for earlier_index in range(index):
+            earlier = rules[earlier_index]
+            same_statement = group_of_rule[earlier_index] == group_of_rule[index] or (
+                # "bilirubin < 1.5 x ULN (bilirubin in patients with Gilbert's ... < 3 x ULN)"
+                earlier.end <= rule.start and re.fullmatch(r"[\s,;(\[]*", text[earlier.end:rule.start]) is not None)
+            if (same_statement and earlier.analyte == rule.analyte
+                    and earlier.condition is None and earlier.sex is None
+                    and _upward(earlier.comparator) is not None
+                    and _upward(earlier.comparator) == _upward(rule.comparator)):
+                earlier.condition, earlier.condition_type = rule.condition, "unless"
 
 
 _CONNECTORS = {"or", "and", "and/or", "but", "nor", "either", "respectively", "if", "any", "value", "level",

@@ -98,7 +98,8 @@ def test_range_with_alternative_range() -> None:
 
 def test_condition_in_brackets_gives_default_and_conditional_rule() -> None:
     default, conditional = rules_of("ALT ≤ 2.5 × ULN (≤ 5 × ULN with liver metastases)")
-    assert (default.value, default.condition, default.condition_type) == (2.5, None, None)
+    # the default holds unless the exception's condition does: a patient with metastases is judged on 5 x ULN
+    assert (default.value, default.condition, default.condition_type) == (2.5, "liver metastases", "unless")
     assert (conditional.value, conditional.condition, conditional.condition_type) == (5.0, "liver metastases", "if")
 
 
@@ -129,6 +130,17 @@ def test_sex_specific_limits() -> None:
     female, male = rules_of("Hb ≥ 12 g/dL for females, ≥ 13 for males")
     assert (female.value, female.unit, female.sex) == (12.0, "g/dL", Sex.FEMALE)
     assert (male.value, male.unit, male.sex) == (13.0, "g/dL", Sex.MALE)  # unit carried over from the first
+    male, female = rules_of("Mean QTcF > 450 ms for males or > 470 ms for\nfemales, or a history of long QT syndrome")
+    assert [(r.value, r.sex) for r in (male, female)] == [(450.0, Sex.MALE), (470.0, Sex.FEMALE)]
+    assert female.quote.endswith("> 470 ms for\nfemales")
+
+
+def test_normal_range_phrases() -> None:
+    low, high = rules_of("Thyroid-stimulating hormone (TSH) outside the normal range of the central laboratory")
+    assert [(r.analyte, r.comparator.value, r.value, r.multiple_of) for r in (low, high)] == [
+        ("TSH", "<", 1.0, "LLN"), ("TSH", ">", 1.0, "ULN")]
+    low, high = rules_of("potassium within normal limits")
+    assert [(r.comparator.value, r.multiple_of) for r in (low, high)] == [(">=", "LLN"), ("<=", "ULN")]
 
 
 def test_time_window() -> None:
