@@ -15,7 +15,9 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.pages import ask, batch, common, corrections, protocols, quality, review  # noqa: E402
+from ui.pages import common  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "pages"
 
 
 @st.cache_resource(show_spinner="First start: ingesting the demo protocols…")
@@ -39,13 +41,14 @@ def main() -> None:
         st.toast(f"Ingested demo protocols: {', '.join(added)}")
     st.sidebar.markdown("### TrialGuard")
     common.reviewer_sidebar()
+    # Page files (not callables): each runs its module's render() as a script, and tests can switch to them.
     pages = [
-        st.Page(ask.render, title="Ask", icon="❓", url_path="ask", default=True),
-        st.Page(batch.render, title="Batch", icon="📋", url_path="batch"),
-        st.Page(review.render, title="Review", icon="✅", url_path="review"),
-        st.Page(protocols.render, title="Protocols", icon="📄", url_path="protocols"),
-        st.Page(corrections.render, title="Corrections", icon="✏️", url_path="corrections"),
-        st.Page(quality.render, title="Quality", icon="📈", url_path="quality"),
+        st.Page(PAGES / "ask.py", title="Ask", icon="❓", url_path="ask", default=True),
+        st.Page(PAGES / "batch.py", title="Batch", icon="📋", url_path="batch"),
+        st.Page(PAGES / "review.py", title="Review", icon="✅", url_path="review"),
+        st.Page(PAGES / "protocols.py", title="Protocols", icon="📄", url_path="protocols"),
+        st.Page(PAGES / "corrections.py", title="Corrections", icon="✏️", url_path="corrections"),
+        st.Page(PAGES / "quality.py", title="Quality", icon="📈", url_path="quality"),
     ]
     st.navigation(pages).run()
 

@@ -150,6 +150,13 @@ class CorrectedIndex:
     def __init__(self, index, store: AuditStore | None = None):
         self._index = index
         self._store = store or open_store()
+        # read once per view: build_assessor makes a view per request, and a batch must not query per row
+        self._by_protocol: dict[str, dict[str, RuleCorrection]] = {}
+
+    def _corrections(self, protocol_id: str) -> dict[str, RuleCorrection]:
+        if protocol_id not in self._by_protocol:
+            self._by_protocol[protocol_id] = corrections_in_force(self._store, protocol_id)
+        return self._by_protocol[protocol_id]
 
     def __getattr__(self, name: str):  # version_in_force, protocols, versions, ingest, ...
         return getattr(self._index, name)
@@ -159,12 +166,18 @@ class CorrectedIndex:
         return self._index
 
     def protocol(self, protocol_id: str, version: str | None = None) -> Protocol:
-        return apply_corrections(self._index.protocol(protocol_id, version), self._store)
+        protocol = self._index.protocol(protocol_id, version)
+        corrections = {
+            cid: c for cid, c in self._corrections(protocol_id).items() if c.protocol_version == protocol.version
+        }
+        if not corrections:
+            return protocol
+        return protocol.model_copy(update={"criteria": [apply_to_criterion(c, corrections) for c in protocol.criteria]})
 
     def search(self, observations, protocol_id: str, on_date=None, top_k: int = 5, kinds=None):
         observations = list(observations)
         candidates = self._index.search(observations, protocol_id, on_date, top_k, kinds)
-        corrections = corrections_in_force(self._store, protocol_id)
+        corrections = self._corrections(protocol_id)
         if not corrections:
             return candidates
         from retrieval.models import Candidate  # noqa: PLC0415 - ui may import retrieval; keep module import light

@@ -60,4 +60,14 @@ def build_assessor(settings: Settings, *, llm: bool | None = None):
         client = LLMClient.from_settings(settings)
     elif llm is None:
         client = build_llm(settings)
-    return Assessor(build_index(settings), client)
+    return Assessor(corrected_index(build_index(settings), settings), client)
+
+
+def corrected_index(index: ProtocolIndex, settings: Settings):
+    """The index as the Assessor should see it: protocols and candidates carry reviewers' rule corrections
+    (ui/corrections.apply_corrections), so every assessment after a correction uses it and says so
+    (rule_source "reviewer"). Cheap: build_assessor makes a new Assessor, and so a new view, per call."""
+    from ui.audit import open_store
+    from ui.corrections import CorrectedIndex
+
+    return CorrectedIndex(index, open_store(settings))

@@ -65,3 +65,67 @@ def store(tmp_path):
     from ui.audit import AuditStore
 
     return AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+DEMO_PROTOCOL = ("TG-ONC-001", "1.0", "2024-01-15", "TG-ONC-001_v1.0.pdf")
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory):
+    """A data dir and a one-protocol manifest for the whole session; the app ingests it on first start.
+
+    Tests that write to the audit store get their own database (`app_db`), so they do not see each other.
+    """
+    root = tmp_path_factory.mktemp("trialguard-app")
+    protocols = root / "protocols"
+    protocols.mkdir()
+    pid, version, effective, file = DEMO_PROTOCOL
+    (protocols / "manifest.yaml").write_text(
+        "protocols:\n"
+        f"  - protocol_id: {pid}\n    version: \"{version}\"\n    effective_date: {effective}\n"
+        f"    file: {REPO / 'protocols' / file}\n"
+    )
+    saved = {k: os.environ.get(k) for k in ("TRIALGUARD_DATA_DIR", "TRIALGUARD_PROTOCOLS_DIR", "TRIALGUARD_DB_URL")}
+    os.environ["TRIALGUARD_DATA_DIR"] = str(root / "data")
+    os.environ["TRIALGUARD_PROTOCOLS_DIR"] = str(protocols)
+    os.environ.pop("TRIALGUARD_DB_URL", None)
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def app_db(app_env, tmp_path, monkeypatch):
+    """This test's own audit store, which the app under test opens through TRIALGUARD_DB_URL."""
+    from ui.audit import open_store
+    from ui.settings import Settings
+
+    monkeypatch.setenv("TRIALGUARD_DB_URL", f"sqlite:///{tmp_path / 'audit.db'}")
+    return open_store(Settings())
+
+
+@pytest.fixture
+def app(app_env):
+    """A fresh AppTest of the whole app (entry script + st.navigation)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def ask(app_env):
+    """Ask the real engine (with reviewer corrections applied) a question about the demo protocol."""
+    from ui.services import build_assessor
+    from ui.settings import Settings
+
+    def _ask(question: str, protocol_id: str = DEMO_PROTOCOL[0]):
+        return build_assessor(Settings()).ask(question, protocol_id)
+
+    return _ask

@@ -109,7 +109,7 @@ def render_citation(citation: Citation, protocol: Protocol | None, key: str) -> 
     st.markdown(f"**{html.escape(where)}** — _{verified}_")
     context = criterion.text if criterion is not None else citation.quote
     st.markdown(
-        '<div style="border-left:4px solid #888;padding:0.4em 0.8em;margin:0.3em 0">'
+        '<div style="border-left:4px solid #888;padding:0.4em 0.8em;margin:0.3em 0;white-space:pre-wrap">'
         + highlighted(context, citation.quote, citation.start, citation.end)
         + "</div>",
         unsafe_allow_html=True,
@@ -161,7 +161,7 @@ def render_assessment(assessment: Assessment, key: str = "card") -> None:
         if not assessment.findings:
             st.warning("No criterion of this protocol governs these values; a reviewer should check.")
             return
-        st.dataframe(findings_table(assessment.findings), hide_index=True, use_container_width=True)
+        st.dataframe(findings_table(assessment.findings), hide_index=True, width="stretch")
         protocol = _protocol(assessment)
         for i, finding in enumerate(assessment.findings):
             title = f"Criterion {finding.label} ({finding.criterion_kind.value}): {VERDICT_WORDS[finding.verdict]}"

@@ -85,7 +85,7 @@ def criteria_table(protocol: Protocol, show_context: bool) -> pd.DataFrame:
                 "label": c.label,
                 "kind": c.kind.value,
                 "section": " ".join(x for x in (c.section_number, c.section_title) if x),
-                "page": c.page_start if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}",
+                "page": str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}",
                 "text": c.text,
                 "parsed rules": "\n".join(common.describe_rule(r) for r in c.rules),
             }

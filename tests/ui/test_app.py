@@ -1,0 +1,134 @@
+"""The app's main flows through streamlit.testing.v1.AppTest, on the real index, engine and audit store."""
+
+from __future__ import annotations
+
+import pytest
+
+from reasoning.models import OverallVerdict
+from ui.audit import Action, ItemStatus
+
+QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"  # 6.25 x ULN: over every branch of the limits
+
+pytestmark = pytest.mark.slow
+
+
+def _ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _ask(at, question: str = QUESTION):
+    at.selectbox(key="ask_protocol").select("TG-ONC-001").run()
+    at.text_area(key="ask_question").input(question)
+    at.button[0].click().run()  # the question form's submit button comes first
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_app_ingests_demo_protocol_and_opens_on_ask(app):
+    assert [t.value for t in app.title] == ["Ask"]
+    assert app.selectbox(key="ask_protocol").options == ["TG-ONC-001"]
+    assert app.selectbox(key="ask_version").options[1:] == ["1.0 (effective 2024-01-15)"]
+    # the second start of the same data dir adds nothing (ingest is idempotent)
+    from ui.demo_protocols import ensure_demo_protocols
+    from ui.pages import common
+
+    assert ensure_demo_protocols(common.index(), common.settings().protocols_dir) == []
+
+
+def test_ask_question_gives_cited_deviation_and_sends_it_to_review(app_db, app):
+    at = _ask(app)
+    text = _markdown(at)
+    assert "Overall verdict: DEVIATION" in text  # words, not colour alone
+    assert "<mark" in text and "section 5.1" in text and "page 3" in text
+    table = at.dataframe[0].value
+    assert "⛔ violates" in set(table["verdict"])
+
+    page_toggle = next(t for t in at.toggle if t.label.startswith("Show page"))
+    page_toggle.set_value(True).run()
+    _ok(at)
+    assert any(b.label.startswith("Open page") for b in at.get("download_button"))
+
+    at.button(key="ask_send").click().run()
+    assert any("Reviewer name" in e.value for e in at.error)  # nobody named: nothing written
+    assert app_db.count() == 0
+
+    at.session_state["reviewer"] = "Dr Ada"
+    at.text_input(key="ask_review_comment").input("please check")
+    at.button(key="ask_send").click().run()
+    _ok(at)
+    [item] = app_db.queue()
+    assert item.submitted.actor == "Dr Ada" and item.submitted.comment == "please check"
+    assert item.submitted.assessment.overall is OverallVerdict.DEVIATION
+    assert item.submitted.protocol_sha256 and item.submitted.engine_version
+    assert any(item.item_id in s.value for s in at.success)
+
+
+def test_structured_entry_uses_demographics_and_conditions(app):
+    def assess(conditions: str) -> str:
+        app.selectbox(key="ask_protocol").select("TG-ONC-001").run()
+        app.selectbox(key="f_analyte").select("ALT")
+        app.number_input(key="f_value").set_value(150.0)
+        app.text_input(key="f_unit").input("U/L")
+        app.number_input(key="f_uln").set_value(40.0)
+        app.date_input(key="f_date").set_value(__import__("datetime").date(2024, 3, 2))
+        app.number_input(key="f_age").set_value(61.0)
+        app.selectbox(key="f_sex").select("F")
+        app.text_area(key="f_conditions").input(conditions)
+        app.button[1].click().run()  # the structured form's submit button
+        _ok(app)
+        assert not app.error, [e.value for e in app.error]
+        return _markdown(app)
+
+    assert "Overall verdict: DEVIATION" in assess("liver metastases: no\nGilbert's syndrome: no")
+    # with liver metastases the protocol allows up to 5 x ULN: 3.75 x ULN no longer deviates
+    assert "Overall verdict: NO DEVIATION" in assess("liver metastases: yes\nGilbert's syndrome: no")
+
+
+def test_review_confirm_override_flag_with_history(app_db, app, ask):
+    first = app_db.submit(ask(QUESTION), actor="cra").item_id
+    second = app_db.submit(ask(QUESTION), actor="cra").item_id
+    app.switch_page("pages/review.py").run()
+    _ok(app)
+    assert [t.value for t in app.title] == ["Review"]
+    items = app.selectbox(key="review_item")
+    assert len(items.options) == 2 and "DEVIATION" in items.options[0]
+
+    items.select(next(o for o in items.options if o.startswith(first))).run()
+    app.radio(key="review_decision").set_value("Override")
+    app.selectbox(key="review_new_verdict").select("NO_DEVIATION")
+    app.button[0].click().run()
+    assert any("Reviewer name" in e.value for e in app.error)
+
+    app.session_state["reviewer"] = "Dr Ada"
+    app.radio(key="review_decision").set_value("Override")
+    app.button[0].click().run()
+    assert any("reason" in e.value for e in app.error)  # an override needs a reason
+    app.radio(key="review_decision").set_value("Override")
+    app.selectbox(key="review_new_verdict").select("NO_DEVIATION")
+    app.text_input(key="review_reason").input("repeat ALT normal the next day")
+    app.button[0].click().run()
+    _ok(app)
+    state = app_db.item(first)
+    assert state.status is ItemStatus.OVERRIDDEN
+    assert state.latest.after == {"overall": "NO_DEVIATION"} and state.latest.actor == "Dr Ada"
+
+    app.selectbox(key="review_item").select(next(o for o in app.selectbox(key="review_item").options if o.startswith(second))).run()
+    app.radio(key="review_decision").set_value("Flag")
+    app.selectbox(key="review_flag").select("wrong_citation")
+    app.text_area(key="review_comment").input("cites Table 3, should cite 5.2")
+    app.button[0].click().run()
+    _ok(app)
+    assert app_db.item(second).status is ItemStatus.FLAGGED
+    assert app_db.queue() == []
+
+    app.radio(key="review_filter").set_value("All").run()
+    app.selectbox(key="review_item").select(next(o for o in app.selectbox(key="review_item").options if o.startswith(first))).run()
+    history = app.dataframe[-1].value
+    assert list(history["action"]) == ["submitted", "overridden"]
+    assert list(history["after"]) == ["", "NO_DEVIATION"]
+    assert [r.action for r in app_db.records(item_id=first)] == [Action.SUBMITTED, Action.OVERRIDDEN]
