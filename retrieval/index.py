@@ -29,7 +29,7 @@ from retrieval.sparse import sparse_vector
 from retrieval.store import DENSE, SPARSE, ensure_criteria_collection, ensure_manifest_collection
 
 POINT_NAMESPACE = uuid.UUID("5f1d7a52-3c1e-4b8e-9a57-0c7e6b1f7d11")
-UPSERT_BATCH = 64
+UPSERT_BATCH = 128
 HYBRID_PREFETCH = 40  # candidates each of dense and sparse hand to RRF fusion
 RELATED_ANALYTES_FILE = Path(__file__).with_name("related_analytes.yaml")
 Progress = Callable[[int, int], None]  # (done, total)
@@ -57,15 +57,35 @@ def _load_related() -> dict[str, list[str]]:
     return {str(k): [str(x) for x in v] for k, v in data.items()}
 
 
-def dense_text(criterion: Criterion) -> str:
-    """What the dense vector reads: where the clause sits, then its words."""
+LEAD_IN_CHARS = 300
+
+
+def lead_ins(criteria: Sequence[Criterion]) -> dict[str, str]:
+    """criterion id -> the words of its parent before the sub-items ("Have HbA1c meeting the following
+    criteria:"), which a sub-item such as "[3a] >= 7.0% to <= 10.0% at Visit 1" is read with."""
+    by_label = {(c.kind, c.label): c for c in criteria}
+    found: dict[str, str] = {}
+    for criterion in criteria:
+        parent = by_label.get((criterion.kind, criterion.parent_label)) if criterion.parent_label else None
+        if parent is None:
+            continue
+        at = parent.text.find(criterion.text[:40])
+        first_child = min((parent.text.find(c.text[:40]) for c in criteria if c.parent_label == parent.label
+                           and c.kind == parent.kind and parent.text.find(c.text[:40]) > 0), default=-1)
+        cut = first_child if first_child > 0 else (at if at > 0 else parent.text.find("\n"))
+        found[criterion.id] = " ".join(parent.text[: cut if cut > 0 else LEAD_IN_CHARS].split())[:LEAD_IN_CHARS]
+    return found
+
+
+def dense_text(criterion: Criterion, lead_in: str = "") -> str:
+    """What the dense vector reads: where the clause sits, its parent's lead-in, then its words."""
     head = " ".join(x for x in (criterion.section_title, criterion.kind.value, criterion.label) if x)
-    return f"{head}: {criterion.text}"
+    return f"{head}: {lead_in} {criterion.text}" if lead_in else f"{head}: {criterion.text}"
 
 
-def sparse_text(criterion: Criterion) -> str:
-    """What the lexical vector reads: the clause plus the codes of the analytes its rules name."""
-    return " ".join([criterion.section_title or "", criterion.text, *criterion.analytes])
+def sparse_text(criterion: Criterion, lead_in: str = "") -> str:
+    """What the lexical vector reads: the clause, its lead-in and the codes of the analytes its rules name."""
+    return " ".join([criterion.section_title or "", lead_in, criterion.text, *criterion.analytes])
 
 
 class ProtocolIndex:
@@ -119,16 +139,17 @@ class ProtocolIndex:
     def _write_points(self, protocol: Protocol, progress: Progress | None) -> int:
         criteria = protocol.criteria
         ids = self._unique_point_ids(criteria, protocol.sha256)
+        leads = lead_ins(criteria)
         total = len(criteria)
         if progress:
             progress(0, total)
         for start in range(0, total, UPSERT_BATCH):
             batch = criteria[start : start + UPSERT_BATCH]
-            dense = self.embedder.embed([dense_text(c) for c in batch])
+            dense = self.embedder.embed([dense_text(c, leads.get(c.id, "")) for c in batch])
             points = [
                 models.PointStruct(
                     id=ids[start + i],
-                    vector={DENSE: dense[i], SPARSE: sparse_vector(sparse_text(c))},
+                    vector={DENSE: dense[i], SPARSE: sparse_vector(sparse_text(c, leads.get(c.id, "")))},
                     payload=self._payload(protocol, c),
                 )
                 for i, c in enumerate(batch)

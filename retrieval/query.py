@@ -35,7 +35,7 @@ def query_text(analyte_code: str) -> str:
     terms = function_terms()
     category = getattr(analyte.category, "value", analyte.category)
     words = [analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(category, [])]
-    seen: dict[str, None] = {}
+    seen: dict[str, str] = {}
     for word in words:
-        seen.setdefault(word.strip(), None)
-    return " ".join(w for w in seen if w)
+        seen.setdefault(word.strip().lower(), word.strip())  # repeated words would weigh double in the sparse query
+    return " ".join(w for w in seen.values() if w)

@@ -41,6 +41,8 @@ DATE_LEAD = re.compile(r"\b(?:on|dated|date|drawn|collected)\s*:?\s*$", re.I)
 AGE = [
     re.compile(r"\b(?P<v>\d{1,3})\s*-?\s*(?:years?|yrs?|yo|y/o|y\.o\.|y)(?:[\s-]*old)?(?![a-z])", re.I),
     re.compile(r"\b(?:age|aged)\s*:?\s*(?P<v>\d{1,3})\b", re.I),
+    # "a woman of 34": only "of 34" is taken, the sex word stays for SEX
+    re.compile(r"\b(?:woman|man|male|female|lady|gentleman)\s+(?P<span>of\s+(?P<v>\d{1,3}))\b(?!\s*[a-zA-Zµμ%/])", re.I),
 ]
 AGE_SEX = re.compile(r"\b(?P<v>\d{1,3})\s*(?:y(?:o|/o)?\s*)?(?P<sex>[MF])\b")
 WEIGHT = re.compile(r"\b(?:weight|wt|weighs|weighing)?\s*:?\s*(?P<v>\d{2,3}(?:\.\d+)?)\s*(?:kg|kilograms?)\b(?!\s*/)", re.I)
@@ -52,7 +54,8 @@ QUALIFIER = re.compile(
     rf"(?P<hi>{_NUMBER}))\s*(?P<unit>[^\s,;)]*)\s*\)?",
     re.I,
 )
-VALUE = re.compile(rf"(?<![\w.,/^])(?P<v>{_NUMBER})(?![\w.]*\d)")
+# not a digit that is part of a name ("HbA1c", "HIV-1 RNA", "CA 19-9" stays a problem of the catalog)
+VALUE = re.compile(rf"(?<![\w.,/^])(?<![A-Za-z]-)(?P<v>{_NUMBER})(?![\w.]*\d)")
 # what may follow a value as its unit; labs.parse_unit decides whether it is one
 UNIT = re.compile(
     r"\s*(?P<unit>(?:x|×|\*)\s*10\s*(?:\^|\*\*)?\s*[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+\s*/\s*[a-zA-Zµμ³0-9]+"
@@ -65,6 +68,9 @@ FILLER = {
     "values", "result", "results", "and", "but", "also", "his", "her", "their", "patient", "pt", "today", "now",
     "measured", "shows", "showed", "showing", "came", "back", "= ", "=", ":", "current", "latest", "most", "recent",
 }
+# Words a number may follow without being a lab value: "at visit 1", "cycle 2 day 8", "week 12", "grade 3".
+CONTEXT_WORDS = {"visit", "day", "days", "week", "weeks", "cycle", "month", "months", "year", "years", "grade",
+                 "line", "lines", "dose", "arm", "cohort", "part", "period", "ecog", "v", "d", "c", "wk", "no", "number"}
 DELIMITER = re.compile(r"[,;:()\n]|\band\b|\bwith\b|\bbut\b", re.I)
 
 
@@ -160,7 +166,7 @@ def _demographics(masked: _Text) -> Demographics:
         match = pattern.search(masked.work)
         if match and "age_years" not in values:
             values["age_years"] = float(match.group("v"))
-            masked.take(*match.span())
+            masked.take(*match.span("span" if "span" in pattern.groupindex else 0))
     for key, pattern in (("weight_kg", WEIGHT), ("height_cm", HEIGHT)):
         match = pattern.search(masked.work)
         if match:
@@ -235,7 +241,15 @@ def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
                 except (UnitError, ValueError):
                     unit = None
         name = _name_before(masked.work, last_end, match.start())
-        if not name:
+        if not name or name.split()[-1].lower() in CONTEXT_WORDS:
+            if not name:
+                shown = masked.original[match.start() : end].strip()
+                problems.append(
+                    f"{shown!r} has no test name before it and was not read; write the test first, "
+                    f"e.g. 'neutrophils {shown}'"
+                )
+            masked.take(match.start(), end)
+            last_end = end
             continue
         analyte = _analyte(name, value, problems)
         if analyte is None:
@@ -255,8 +269,8 @@ def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
         elif unit is None:
             problems.append(
                 f"{name} {match.group('v')}: no unit given; the value is kept without a unit (never assumed), so "
-                f"limits in units cannot be judged — add the unit, e.g. '{name} {match.group('v')} "
-                f"{analyte.canonical_unit}'"
+                f"limits in units cannot be judged — add the unit it was reported in (the catalog's unit for "
+                f"{analyte.code} is {analyte.canonical_unit})"
             )
         observations.append((match.start(), observation))
         masked.take(match.start(), end)
