@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 from retrieval.embedding import get_embedder
@@ -30,6 +31,8 @@ def build_index(settings: Settings) -> ProtocolIndex:
             client = make_client(
                 path=settings.qdrant_path, url=settings.qdrant_url, api_key=settings.qdrant_api_key
             )
+            # close explicitly: qdrant-client's __del__ at interpreter exit prints an ImportError
+            atexit.register(client.close)
             _indexes[key] = ProtocolIndex(
                 client,
                 get_embedder(settings.embedding_model),

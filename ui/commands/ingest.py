@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             for file, pid, ver, eff, title in jobs:
                 task = progress.add_task(f"parse {file.name}", total=None)
                 protocol = parse_protocol(file, protocol_id=pid, version=ver, effective_date=eff)
-                if title and not protocol.title:
+                if title:  # the manifest's title is curated; a title read from a running header is not
                     protocol = protocol.model_copy(update={"title": title})
                 progress.update(task, description=f"index {protocol.protocol_id} {protocol.version}")
 
