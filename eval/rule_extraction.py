@@ -87,6 +87,8 @@ def parse_gold_value(analyte: str, value: str) -> Tuple_ | str:
             match = re.search(rf"(?i)\s*{pattern}", body)
             if comparator is None and match:
                 comparator, body = symbol, body[:match.start()]
+    if comparator is None and re.match(r"^\d[\d.,]*\s*\S{0,8}?\s*(?:-|–|to)\s*\d", text):
+        comparator = "between"  # "8.0 - 10.5 %", "47 mmol/mol - 110 mmol/mol": a range states both limits
     if comparator is None:
         return "no comparator (bare '=' lost in encoding)" if text.startswith("=") else "no comparator"
     numbers = re.findall(r"\d+(?:[ ,.]\d{3})+(?!\d)|\d+(?:[.,]\d+)?", body)
@@ -239,6 +241,7 @@ def evaluate(show_misses: bool = False) -> dict:
     extracted_total = extracted_correct = strict_total = 0
     misses: list[str] = []
     false_alarms: list[str] = []
+    not_judged: list[str] = []
     for (nct, section, line), golds in lines.items():
         rules = extract_rules(line)
         predicted = [_rule_tuple(rule) for rule in rules]
@@ -267,6 +270,7 @@ def evaluate(show_misses: bool = False) -> dict:
                 for measurement, value in other_pairs.get((nct, section, line), []))
             if ignorable:
                 ignored += 1
+                not_judged.append(f"{nct} {p}\n    line: {line[:300]}")
                 continue
             strict_total += 1
             matched = any(_matches(p, gold) for gold in golds)
@@ -293,6 +297,7 @@ def evaluate(show_misses: bool = False) -> dict:
         "strict_precision": strict_correct / strict_total if strict_total else 0.0,
         "ignored_extracted": ignored,
         "misses": misses,
+        "not_judged": not_judged,
         "false_alarms": false_alarms,
     }
     return result
@@ -322,7 +327,7 @@ def main() -> None:
           f"pairs: {result['ignored_extracted']})")
     misses, alarms = result["misses"], result["false_alarms"]
     print(f"misses: {len(misses)}  false alarms: {len(alarms)}")
-    for title, items in (("MISSES", misses), ("FALSE ALARMS", alarms)):
+    for title, items in (("MISSES", misses), ("FALSE ALARMS", alarms), ("NOT JUDGED", result["not_judged"])):
         shown = items if args.misses else items[:15]
         if shown:
             print(f"--- {title} ({len(items)}{'' if args.misses else ', first 15; --misses for all'})")

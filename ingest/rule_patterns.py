@@ -41,6 +41,7 @@ class RulePatterns(BaseModel):
     link_words: list[str]
     negation_cues: list[str]
     not_analyte_names: list[str] = []
+    count_words: list[str] = []
     normal_range_phrases: dict[Literal["outside", "within"], list[str]] = {}
 
     @field_validator("uln_phrases", "lln_phrases", "limit_qualifiers", "condition_stops", "condition_fillers",

@@ -48,8 +48,8 @@ _SCIENTIFIC_RE = re.compile(
     r"\s*(?:[x×X\*·]\s*)?10\s*(?:\^|\*\*|[eE])?\s*([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}|\d{1,2})(?=\s*(?:/|cells?\b|per\b))"
 )
 _RANGE_JOIN = r"\s*(?:-|–|—|‐|to|and|through)\s*"
-_SENTENCE_END_RE = re.compile(r"[;]|\.(?=\s+[A-Z(\[])|\.\s*$|\n\s*\n")
-_UNIT_TOKEN_RE = re.compile(r"[^\s,;()\[\]]+")
+_SENTENCE_END_RE = re.compile(r"[;]|(?<!\b[A-Za-z])\.(?=\s+[A-Z(\[])|\n\s*\n")  # "i.e. <" is no sentence end
+_UNIT_TOKEN_RE = re.compile(r"(?:[^\s,;()\[\]]|(?<=\d),(?=\d))+")  # "ml/min/1,73 m2" keeps its decimal comma
 _WINDOW_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                         "nine": 9, "ten": 10, "fourteen": 14, "twenty-one": 21, "twenty-eight": 28, "thirty": 30}
 _UNIT_ALIASES = {"elements": "cells", "cubic mm": "mm3", "cu mm": "mm3", "cubic millimeter": "mm3", "gm": "g", "gms": "g", "grams": "g", "mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3", "cumm": "mm3",
@@ -158,6 +158,7 @@ class _Grammar:
             re.IGNORECASE,
         )
         self.link_words = {w.lower() for w in patterns.link_words}
+        self.count_words = {w.lower() for w in patterns.count_words}
         self.normal_range_of = {}
         for side, phrases in patterns.normal_range_phrases.items():
             limits = [("<", "LLN"), (">", "ULN")] if side == "outside" else [(">=", "LLN"), ("<=", "ULN")]
@@ -294,7 +295,8 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
     for token in _UNIT_TOKEN_RE.finditer(window):
         if len(tokens) == 5 or (tokens and window[tokens[-1].end():token.start()].strip()):
             break  # a bracket or comma ends the unit: "mg/dL [221 umol/L]"
-        if tokens and re.fullmatch(r"[\d.,]+", token.group(0)) and not re.match(r"\s*m", window[token.end():]):
+        if tokens and re.fullmatch(r"[\d.,]+", token.group(0)) and not re.match(r"\s*m(?:2|²|\^2)(?!\w)",
+                                                                                   window[token.end():]):
             break  # "mmol/mol 3 months after": a new number starts something else ("1.73 m2" goes on)
         if token.group(0).lower().strip(".:") in _NOT_UNITS:
             break
@@ -418,6 +420,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         quantity = _read_quantity(text, match.end(), g, allow_bare_limit=True)
         if quantity is None:
             continue
+        if quantity.unit is None and quantity.multiple_of is None and _counts_something_else(text, quantity.end, g):
+            continue
         take(_Threshold(match.start(), quantity.end, _comparator(match, g), value=quantity.value,
                         unit=quantity.unit, multiple_of=quantity.multiple_of))
     # bare "7.0-10.5 %" and "140 mg/dL or greater"
@@ -449,6 +453,16 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
             take(_Threshold(match.start(), match.end(), Comparator(comparator), value=1.0, multiple_of=multiple))
     found.sort(key=lambda t: t.start)
     return _merge_ranges(text, found)
+
+
+def _counts_something_else(text: str, end: int, g: _Grammar) -> bool:
+    """ "at least 2 serial hCG values", "over 2-14 days": a bare number that counts things or opens a range of
+    something else is not a limit on the lab."""
+    after = text[end:end + 40]
+    if re.match(r"\s*(?:-|–|to)\s*\d", after):
+        return True
+    word = re.match(r"\s*([A-Za-z]+)", after)
+    return bool(word) and word.group(1).lower() in g.count_words
 
 
 def _merge_ranges(text: str, thresholds: list[_Threshold]) -> list[_Threshold]:
