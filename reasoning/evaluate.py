@@ -766,7 +766,9 @@ def judge_criterion(
             state = _all([g for g in group_states if g is not None])
             scenario_verdicts[(sex, combo)] = _to_verdict(state, criterion.kind)
 
-    distinct = {Verdict.MEETS if v is Verdict.NOT_APPLICABLE and Verdict.MEETS in scenario_verdicts.values() else v for v in scenario_verdicts.values()}  # a branch where no rule applies cannot violate: it agrees with MEETS
+    distinct = set(scenario_verdicts.values())
+    if Verdict.MEETS in distinct:  # a branch where no rule applies cannot violate: it agrees with MEETS
+        distinct.discard(Verdict.NOT_APPLICABLE)
     notes: list[str] = []
     arithmetic = [line for o in outcomes for line in o.lines]
     reasons = _unique([r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)])
