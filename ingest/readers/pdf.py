@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from labs.errors import DocumentError
@@ -11,6 +15,46 @@ from ingest.readers.models import ExtractedDocument, ExtractedPage
 
 # pypdf logs every odd font or broken xref as a warning; a protocol is read fine regardless.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+# Text extraction is pure-Python and CPU-bound (~25 ms a page); long PDFs are split across processes.
+PARALLEL_FROM_PAGES = 40
+MAX_WORKERS = 4
+
+
+def _extract_range(path: str, first: int, last: int) -> list[str]:
+    import pypdf
+
+    reader = pypdf.PdfReader(path)
+    if reader.is_encrypted:
+        reader.decrypt("")
+    return [reader.pages[i].extract_text() or "" for i in range(first, last)]
+
+
+def _extract_all(path: Path, reader, workers: int) -> list[str]:
+    count = len(reader.pages)
+    # Fork only from a single-threaded process (CLI, batch, tests): forking a threaded one (a web server) can
+    # deadlock the child on a lock another thread held.
+    if (
+        workers < 2
+        or count < PARALLEL_FROM_PAGES
+        or threading.active_count() > 1
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return [page.extract_text() or "" for page in reader.pages]
+    bounds = [round(count * k / workers) for k in range(workers + 1)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        chunks = pool.map(_extract_range, [str(path)] * workers, bounds[:-1], bounds[1:])
+        return [text for chunk in chunks for text in chunk]
+
+
+def _workers() -> int:
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, available))
 
 
 def read_pdf(path: Path) -> ExtractedDocument:
@@ -27,10 +71,8 @@ def read_pdf(path: Path) -> ExtractedDocument:
                 raise DocumentError(path, f"the PDF is encrypted and cannot be opened ({exc})") from exc
             if not opened:
                 raise DocumentError(path, "the PDF is encrypted with a password; provide a decrypted copy")
-        pages = [
-            ExtractedPage(number=number, text=page.extract_text() or "")
-            for number, page in enumerate(reader.pages, start=1)
-        ]
+        texts = _extract_all(path, reader, _workers())
+        pages = [ExtractedPage(number=number, text=text) for number, text in enumerate(texts, start=1)]
     except DocumentError:
         raise
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
