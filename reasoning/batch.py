@@ -270,7 +270,9 @@ def screen(
     ref_map = {pid: d.reference_start for pid, d in lab_file.demographics.items() if d.reference_start}
     ref = pd.to_datetime(table["patient_id"].map(ref_map)).to_numpy(dtype="datetime64[D]")
     no_ref = np.isnat(ref)
-    screening_visit = table["visit"].astype(str).str.contains(_SCREEN_VISIT).to_numpy(dtype=bool)
+    visit_codes, visit_names = pd.factorize(table["visit"].to_numpy(dtype=object), use_na_sentinel=False)
+    screening_visit = np.array([bool(_SCREEN_VISIT.search(str(v))) for v in visit_names], dtype=bool)[visit_codes] \
+        if len(table) else np.zeros(0, dtype=bool)
     with np.errstate(invalid="ignore"):
         is_screening = no_ref | (~undated & (dates <= ref)) | (undated & screening_visit)
         is_on_study = ~no_ref & ~undated & (dates >= ref)

@@ -31,7 +31,7 @@ _PERCENT_UNITS = {"%", "percent"}
 
 @dataclass
 class RawRows:
-    frame: pd.DataFrame  # RAW_COLUMNS (object dtype: str)
+    frame: pd.DataFrame | Columns  # RAW_COLUMNS (object dtype: str)
     format: str
     rows_in: int
     demographics: dict[str, Demographics] = field(default_factory=dict)
@@ -99,6 +99,35 @@ def per_distinct(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarr
     return mapped[codes]
 
 
+class Columns(dict):
+    """Raw rows as named numpy columns: what readers hand to build_lab_file (cheaper than a DataFrame)."""
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values()))) if super().__len__() else 0
+
+
+class _Column:
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def to_numpy(self, dtype=None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def raw_columns(n: int, columns: dict[str, object]) -> Columns:
+    out = Columns()
+    for name, values in columns.items():
+        out[name] = _Column(np.full(n, values, dtype=object) if np.isscalar(values) else np.asarray(values))
+    return out
+
+
 def raw_frame(n: int, columns: dict[str, object]) -> pd.DataFrame:
     """A RawRows frame whose text columns stay plain Python str (object), not pandas' Arrow strings: the checks
     below work on numpy object arrays, and converting 60,000-row columns back and forth costs more than they do."""
@@ -146,6 +175,13 @@ def _numbers(values: np.ndarray) -> np.ndarray:
 def build_lab_file(raw: RawRows) -> LabFile:
     frame = raw.frame
     n = len(frame)
+    if n == 0:
+        empty = raw_frame(0, {c: np.array([], dtype=float if c in ("value", "uln", "lln") else
+                                           (np.int64 if c == "row" else ("datetime64[D]" if c == "date" else object)))
+                              for c in TABLE_COLUMNS})
+        return LabFile(files=[], format=raw.format, rows_in=raw.rows_in, errors=list(raw.errors),
+                       warnings=list(raw.warnings), out_of_scope=dict(raw.out_of_scope), demographics=raw.demographics,
+                       study_id=raw.study_id, notes=list(raw.notes), table=empty)
     files = _strings(frame, "file")
     rows = frame["row"].to_numpy(dtype=np.int64)
     pids = _strings(frame, "patient_id")
@@ -218,12 +254,12 @@ def build_lab_file(raw: RawRows) -> LabFile:
     parsed_u = np.array([parsed_unit(str(u)) for u in unit_u], dtype=object)
     unknown_unit = np.array([u is None for u in parsed_u], dtype=bool)[unit_code]
     report(unknown_unit, "unit", lambda w: [f"unknown unit {unit_text[i]!r}" for i in w], unit_text)
-    parsed_u = np.where([u is None for u in parsed_u], "", parsed_u).astype(object)
-    units = parsed_u[unit_code]
+    parsed_u = np.array(["" if u is None else u for u in parsed_u] + ["1"], dtype=object)  # last: dimensionless
     dimensionless = np.array([bool(a) and is_dimensionless(a) for a in analyte_u], dtype=bool)[test_code]
-    no_unit = units == ""
+    no_unit = (parsed_u == "")[unit_code]
     report(no_unit & ~dimensionless, "unit", "no unit given (a unit is never assumed)", unit_text)
-    units = np.where(no_unit & dimensionless, "1", units).astype(object)
+    unit_code = np.where(no_unit & dimensionless, len(parsed_u) - 1, unit_code)
+    units = parsed_u[unit_code]
     pair_code, pair_first = _combine(test_code, unit_code, (no_unit & dimensionless).astype(np.int64))
     misfit_u = np.empty(len(pair_first), dtype=object)
     misfit_u[:] = [unit_fits(analytes[i], units[i]) if analytes[i] and units[i] else None for i in pair_first]
@@ -234,7 +270,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     # Impossible values: negative amounts, percentages above 100.
     with np.errstate(invalid="ignore"):
         report(values < 0, "value", lambda w: [f"impossible value {values[i]:g}: a negative {analytes[i]}" for i in w])
-        percent = np.isin(units, list(_PERCENT_UNITS))
+        percent = np.array([u in _PERCENT_UNITS for u in parsed_u], dtype=bool)[unit_code]
         report(percent & (values > 100), "value", lambda w: [f"impossible value {values[i]:g} %: above 100 %" for i in w])
 
     # Dates (day precision), parsed once per distinct text; an unreadable date cannot be placed in time.
@@ -251,12 +287,14 @@ def build_lab_file(raw: RawRows) -> LabFile:
     else:
         uln, lln = _numbers(frame["uln"].to_numpy()), _numbers(frame["lln"].to_numpy())
     range_text = _strings(frame, "range_unit")
-    range_units = per_distinct(range_text, lambda u: parsed_unit(str(u)) if u else "")
+    range_code, range_u = _codes(range_text)
+    range_parsed = [parsed_unit(str(u)) if u else "" for u in range_u]
     has_range = ~np.isnan(uln) | ~np.isnan(lln)
-    bad_unit = np.array([u is None for u in range_units], dtype=bool) & has_range
+    bad_unit = np.array([u is None for u in range_parsed], dtype=bool)[range_code] & has_range
     report(bad_unit, "range_unit", lambda w: [f"unknown reference-range unit {range_text[i]!r}: range not used"
                                              for i in w], range_text, severity="warning")
-    range_units = np.where((range_units == "") | np.array([u is None for u in range_units]), units, range_units)
+    no_range_unit = np.array([not u for u in range_parsed], dtype=bool)[range_code]
+    range_units = np.where(no_range_unit, units, np.array([u or "" for u in range_parsed], dtype=object)[range_code])
     with np.errstate(invalid="ignore"):
         inverted = lln > uln
     report(inverted, "reference_range", lambda w: [
@@ -293,8 +331,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
     # Mixed units for one test: converted per (analyte, unit) group when screened; said once here.
     if len(table):
         by_analyte: dict[str, list[str]] = {}
-        for i in np.unique(pair_code[keep], return_index=True)[1]:
-            code, unit = analytes[keep][i], units[keep][i]
+        for i in keep[np.unique(pair_code[keep], return_index=True)[1]]:
+            code, unit = analytes[i], units[i]
             if unit not in by_analyte.setdefault(code, []):
                 by_analyte[code].append(unit)
         for code, seen in sorted(by_analyte.items()):

@@ -11,7 +11,7 @@ from labs.errors import DocumentError
 from labs.observation import Demographics
 from ingest.patients.demographics import parse_sex
 from ingest.patients.models import RowError
-from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, raw_frame
+from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, raw_columns
 from ingest.patients.schema import read_text_table, require_columns
 
 LB_SCHEMA = ("USUBJID, LBTESTCD, and LBORRES+LBORRESU and/or LBSTRESN+LBSTRESU (required); LBTEST, LBORNRLO, "
@@ -32,9 +32,11 @@ def read_table(path: Path, wanted: list[str] | None = None) -> pd.DataFrame:
     """CSV (only the `wanted` columns, matched case-insensitively) or SAS transport (.xpt): character columns as
     str ('' when missing), the numeric SDTM columns as float."""
     if path.suffix.lower() in (".xpt", ".xport"):
-        try:
-            frame = pd.read_sas(path, format="xport", encoding="utf-8")
-        except Exception as exc:  # pandas raises several unrelated types for a bad transport file
+        import pyreadstat
+
+        try:  # pyreadstat reads transport v5 and v8; pandas.read_sas only v5
+            frame, _meta = pyreadstat.read_xport(str(path))
+        except Exception as exc:  # pyreadstat raises its own error types for a bad transport file
             raise DocumentError(path, f"not a readable SAS transport (.xpt) file: {exc}") from None
         if frame.empty:
             raise DocumentError(path, "no data rows")
@@ -61,10 +63,13 @@ def read_table(path: Path, wanted: list[str] | None = None) -> pd.DataFrame:
 
 
 def read_text_table_header(path: Path) -> list[str]:
-    try:
-        return list(pd.read_csv(path, nrows=0).columns)
-    except pd.errors.EmptyDataError:
-        raise DocumentError(path, "empty file: no header and no rows") from None
+    import csv
+
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if not header or not any(h.strip() for h in header):
+        raise DocumentError(path, "empty file: no header and no rows")
+    return header
 
 
 def find_dm(lb_path: Path) -> Path | None:
@@ -83,11 +88,14 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
     n = len(frame)
 
     def col(name: str) -> np.ndarray:
-        return frame[name].astype(str).str.strip().to_numpy(dtype=object) if name in frame.columns else np.full(n, "", dtype=object)
+        if name not in frame.columns:
+            return np.full(n, "", dtype=object)
+        return np.array([("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+                         for v in frame[name].to_numpy(dtype=object)], dtype=object)
 
     pids, age_text, age_unit, sex_text, start_text = col("USUBJID"), col("AGE"), col("AGEU"), col("SEX"), col("RFSTDTC")
     ages = np.asarray(pd.to_numeric(frame["AGE"] if "AGE" in frame.columns else age_text, errors="coerce"), dtype=float)
-    starts = pd.to_datetime(pd.Series(start_text, dtype=object).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    starts = pd.to_datetime(pd.Series([t[:10] for t in start_text], dtype=object), format="%Y-%m-%d", errors="coerce")
     result: dict[str, Demographics] = {}
     warnings: list[RowError] = []
     for i in range(n):
@@ -139,7 +147,7 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
     def pick_num(std: str, orig: str) -> np.ndarray:
         return np.where(use_std, num(std), num(orig))
 
-    raw = raw_frame(n, {
+    raw = raw_columns(n, {
         "file": np.full(n, path.name, dtype=object),
         "row": np.arange(1, n + 1),
         "patient_id": col("USUBJID"),
