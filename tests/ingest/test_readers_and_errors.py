@@ -249,3 +249,31 @@ def test_docx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "fake.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
     _assert_document_error(path, "not a readable docx")
+
+
+def test_label_styles_nest_codes_letters_and_roman_numerals(tmp_path):
+    path = tmp_path / "styles.txt"
+    path.write_text(
+        "Exclusion Criteria\n"
+        "E1. Any of the following laboratory values:\n"
+        "(a) ALT > 3 × ULN\n"
+        "(b) Bilirubin > 2 × ULN, unless:\n"
+        "i. Gilbert's syndrome\n"
+        "ii. haemolysis\n"
+        "(c) INR > 1.5\n"
+        "E2. Pregnancy.\n"
+        "Note: ULN = upper limit of normal of the local laboratory.\n",
+        encoding="utf-8",
+    )
+    protocol = parse_protocol(path)
+    assert [(c.label, c.parent_label, c.kind.value) for c in protocol.criteria] == [
+        ("E1", None, "exclusion"),
+        ("E1(a)", "E1", "exclusion"),
+        ("E1(b)", "E1", "exclusion"),
+        ("E1(b)(i)", "E1(b)", "exclusion"),
+        ("E1(b)(ii)", "E1(b)", "exclusion"),
+        ("E1(c)", "E1", "exclusion"),
+        ("E2", None, "exclusion"),
+        ("note1", None, "context"),  # the note under the list is context, not part of E2
+    ]
+    assert protocol.criteria[6].text == "E2. Pregnancy."
