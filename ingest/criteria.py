@@ -32,6 +32,8 @@ _LABEL = re.compile(
 # Notes and footnotes under a list ("Note: ...", "* ULN = upper limit of normal", "Abbreviations: ...") are
 # context the criteria refer to, not part of the last criterion.
 _NOTE = re.compile(r"^(?:Notes?\s*:|NOTES?\s*:|Footnotes?\s*:|Abbreviations?\s*:|[*†‡§¶]+\S|[¹²³⁴⁵ᵃᵇᶜᵈ]\s)")
+# The next row of a two-column summary table whose cell held the criteria: "Study duration The enrollment ...".
+_TABLE_ROW = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,2} (?:The|This|These|All|Patients|Subjects|Participants) [a-z]")
 _ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{0,3}|ix|x)$")
 
 
@@ -106,6 +108,8 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         if match is None:
             if not text.strip():
                 continue
+            if stack and _TABLE_ROW.match(text) and _previous_text(lines, k).endswith("."):
+                break  # the criteria cell of a summary table ended; the rest is the table's next row
             if stack and looks_like_subheading(lines, k) and k + 1 < len(lines) and starts_item(lines[k + 1].text):
                 stack = []  # a group title: the item above ends here, the next item starts a new one
                 continue
@@ -148,6 +152,10 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         if item.children:
             item.end = max(item.end, max(child.end for child in _walk(item.children)))
     return list(_walk(roots))
+
+
+def _previous_text(lines: list[Line], k: int) -> str:
+    return next((lines[j].text.strip() for j in range(k - 1, -1, -1) if lines[j].text.strip()), "")
 
 
 def _find_open_level(roots: list[Item], style: str) -> list[Item]:

@@ -37,7 +37,7 @@ ELIGIBILITY_PAGES = {
     "NCT02296125": ((38, 39), (39, 41)),
     "NCT02511106": ((43, 44), (44, 46)),
     "NCT03861052": ((28, 29), (29, 32)),
-    "NCT06158269": ((2, 3), (3, 5)),  # exclusion 20 runs into the summary table's next row on p. 5
+    "NCT06158269": ((2, 3), (3, 4)),
     "NCT06154122": ((3, 3), (3, 3)),
     "NCT06149832": ((4, 4), (4, 4)),
     "NCT06157684": ((2, 2), (2, 2)),
@@ -133,6 +133,12 @@ def test_tirzepatide_bracket_labels_sub_items_and_group_titles(parsed_protocol):
     # group titles ("Other Exclusions") belong to no criterion
     assert "Other Exclusions" not in by_label["32"].text
     assert by_label["18"].text.startswith("[18] Have an estimated glomerular filtration rate (eGFR) <30")
+
+
+def test_criteria_cell_of_a_summary_table_ends_before_the_next_row(parsed_protocol):
+    protocol = parsed_protocol("NCT06158269")
+    last = _top(protocol, CriterionKind.EXCLUSION)[-1]
+    assert last.text == "20. Patients who are unwilling or unable to follow the protocol."
 
 
 def test_adaura_restarted_genetic_numbering_gets_unique_ids_and_no_lead_in(parsed_protocol):
