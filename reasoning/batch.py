@@ -387,34 +387,15 @@ def screen(
                                            phase=pair.phase, lab_date=lab_date, finding=finding))
 
     # 6. summaries.
-    by_criterion: dict[tuple[str, int], Counter] = defaultdict(Counter)
-    patient_verdicts: dict[str, set[str]] = defaultdict(set)
-    for pid, v, _phase, cid, verdict in verdict_rows:
-        by_criterion[(cid, v)][verdict] += 1
-        patient_verdicts[pid].add(verdict)
-    counts: list[CriterionCount] = []
-    for v, protocol in enumerate(versions):
-        for criterion in protocol.criteria:
-            if (criterion.id, v) in by_criterion:
-                counts.append(CriterionCount(criterion_id=criterion.id, version=protocol.version, kind=criterion.kind,
-                                             label=criterion.label, counts=dict(by_criterion[(criterion.id, v)])))
-    overall: dict[str, OverallVerdict] = {}
-    for pid in sorted(set(jt["patient_id"])):
-        verdicts = patient_verdicts.get(pid, set())
-        if Verdict.VIOLATES.value in verdicts:
-            overall[pid] = OverallVerdict.DEVIATION
-        elif not verdicts or verdicts & {Verdict.INDETERMINATE.value, Verdict.NEEDS_REVIEW.value}:
-            overall[pid] = OverallVerdict.NEEDS_REVIEW
-        else:
-            overall[pid] = OverallVerdict.NO_DEVIATION
+    pair_verdicts = [(pid, versions[v].version, cid, verdict) for pid, v, _phase, cid, verdict in verdict_rows]
+    counts, overall = summarize(pair_verdicts, versions, sorted(set(jt["patient_id"])))
     findings.sort(key=lambda f: (f.patient_id, f.version, f.finding.criterion_id))
     result = ScreeningResult(
         protocol_id=protocol_id, versions=[p.version for p in versions], visits=visits, files=lab_file.files,
         study_id=lab_file.study_id, rows_in=lab_file.rows_in, rows_judged=int(judged.sum()), errors=lab_file.errors,
         warnings=lab_file.warnings, out_of_scope=dict(out_of_scope), patients=overall, findings=findings,
         criteria=counts, criteria_not_lab=criteria_not_lab, pairs_judged=len(verdict_rows), exact_engine_pairs=exact_pairs,
-        pair_verdicts=[(pid, versions[v].version, cid, verdict) for pid, v, _phase, cid, verdict in verdict_rows],
-        notes=notes,
+        pair_verdicts=pair_verdicts, notes=notes,
     )
     if result.accounted() != result.rows_in:
         raise AssertionError(f"batch screening lost rows: {result.rows_in} in, {result.accounted()} accounted for")
@@ -423,6 +404,29 @@ def screen(
 
         result = review_findings(result, versions, llm)
     return result
+
+
+def summarize(pair_verdicts: list[tuple[str, str, str, str]], versions: list[Protocol],
+              patients: list[str]) -> tuple[list[CriterionCount], dict[str, OverallVerdict]]:
+    """Patients per verdict for each criterion, and each judged patient's overall verdict."""
+    by_criterion: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    patient_verdicts: dict[str, set[str]] = defaultdict(set)
+    for pid, version, cid, verdict in pair_verdicts:
+        by_criterion[(cid, version)][verdict] += 1
+        patient_verdicts[pid].add(verdict)
+    counts = [CriterionCount(criterion_id=c.id, version=p.version, kind=c.kind, label=c.label,
+                             counts=dict(by_criterion[(c.id, p.version)]))
+              for p in versions for c in p.criteria if (c.id, p.version) in by_criterion]
+    overall: dict[str, OverallVerdict] = {}
+    for pid in patients:
+        verdicts = patient_verdicts.get(pid, set())
+        if Verdict.VIOLATES.value in verdicts:
+            overall[pid] = OverallVerdict.DEVIATION
+        elif not verdicts or verdicts & {Verdict.INDETERMINATE.value, Verdict.NEEDS_REVIEW.value}:
+            overall[pid] = OverallVerdict.NEEDS_REVIEW
+        else:
+            overall[pid] = OverallVerdict.NO_DEVIATION
+    return counts, overall
 
 
 def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derived: dict[str, list[str]],

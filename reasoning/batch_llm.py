@@ -50,8 +50,10 @@ def review_findings(result, versions: list[Protocol], llm):
     reviewed = llm.map(review, keys)
     findings = list(result.findings)
     fallbacks = 0
+    reasons: set[str] = set()
     for key, assessment in zip(keys, reviewed):
-        fallbacks += any("fall" in n.lower() for n in assessment.notes)
+        fallbacks += not assessment.provenance.llm_used
+        reasons.update(n for n in assessment.notes if n.startswith("LLM not used"))
         by_id = {f.criterion_id: f for f in assessment.findings}
         for position in groups[key]:
             old = findings[position]
@@ -59,5 +61,12 @@ def review_findings(result, versions: list[Protocol], llm):
             if new is not None:
                 findings[position] = PatientFinding(**{**old.model_dump(exclude={"finding"}), "finding": new})
     notes = [*result.notes, f"--llm: {len(keys)} patient(s) with undecided findings sent to {llm.model}"
-             + (f"; {fallbacks} fell back to the exact engine" if fallbacks else "")]
-    return result.model_copy(update={"findings": findings, "notes": notes, "llm_used": True})
+             + (f"; {fallbacks} fell back to the exact engine" if fallbacks else ""), *sorted(reasons)[:3]]
+    # the LLM may move a finding (e.g. to NEEDS_REVIEW): recount criteria and patients from the new verdicts
+    new = {(pf.patient_id, pf.version, pf.finding.criterion_id): pf.finding.verdict.value for pf in findings}
+    pair_verdicts = [(p, v, c, new.get((p, v, c), verdict)) for p, v, c, verdict in result.pair_verdicts]
+    from reasoning.batch import summarize
+
+    counts, overall = summarize(pair_verdicts, versions, list(result.patients))
+    return result.model_copy(update={"findings": findings, "notes": notes, "llm_used": fallbacks < len(keys),
+                                     "pair_verdicts": pair_verdicts, "criteria": counts, "patients": overall})
