@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from labs.errors import ConfigError, TrialGuardError
+from ingest.models import Criterion
 from reasoning.models import Assessment, Finding
 from ui.settings import Settings
 
@@ -266,13 +267,26 @@ class AuditStore:
         finding: Finding | None = None,
         comment: str | None = None,
         actor_verified: bool = False,
+        criteria: list[Criterion] | None = None,
     ) -> AuditRecord:
-        """Send an assessment (or one of its findings) to the review queue; returns the SUBMITTED record."""
-        before = {"overall": assessment.overall.value}
+        """Send an assessment (or one of its findings) to the review queue; returns the SUBMITTED record.
+
+        `criteria`: the judged criteria as the engine applied them (rules after reviewer corrections); kept
+        with the submission so the audit shows which rule decided, and an override can become an eval case.
+        """
+        before: dict[str, Any] = {"overall": assessment.overall.value}
         kind = ItemKind.ASSESSMENT
         if finding is not None:
             kind = ItemKind.FINDING
             before = {"verdict": finding.verdict.value, "criterion_id": finding.criterion_id, "label": finding.label}
+        judged = {f.criterion_id for f in ([finding] if finding is not None else assessment.findings)}
+        if criteria:
+            before["criteria"] = {
+                c.id: {"label": c.label, "kind": c.kind.value, "text": c.text,
+                       "rules": [r.model_dump(mode="json", exclude={"start", "end"}) for r in c.rules]}
+                for c in criteria
+                if c.id in judged
+            }
         return self.append(
             AuditRecord(
                 item_id=uuid.uuid4().hex[:16],
@@ -298,9 +312,14 @@ class AuditStore:
         comment: str | None = None,
         flag_kind: FlagKind | None = None,
         new_verdict: str | None = None,
+        finding_verdicts: dict[str, str] | None = None,
         actor_verified: bool = False,
     ) -> AuditRecord:
-        """Record a reviewer's Confirm / Override / Flag on a queued item, as a new record."""
+        """Record a reviewer's Confirm / Override / Flag on a queued item, as a new record.
+
+        An override of a whole assessment may also give the reviewer's verdict per criterion
+        (`finding_verdicts`, criterion id -> verdict): those become eval cases on export.
+        """
         if not (actor or "").strip():
             raise AuditError("a reviewer name is required")
         state = self.item(item_id)
@@ -320,11 +339,14 @@ class AuditStore:
                 raise AuditError("a flag needs a comment saying what is wrong")
         elif action is not Action.CONFIRMED:
             raise AuditError(f"{action.value!r} is not a review action (confirm, override, flag)")
-        before = state.submitted.before
+        # before/after hold the verdicts; the judged criteria stay in the submission record only
+        before = {k: v for k, v in (state.submitted.before or {}).items() if k != "criteria"}
         verdict_key = "verdict" if state.item_kind is ItemKind.FINDING else "overall"
-        after = dict(before or {})
+        after = dict(before)
         if action is Action.OVERRIDDEN:
             after[verdict_key] = new_verdict
+            if finding_verdicts:
+                after["findings"] = dict(finding_verdicts)
         first = state.submitted
         return self.append(
             AuditRecord(

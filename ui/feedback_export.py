@@ -1,48 +1,34 @@
 """Reviewer feedback out of the audit store: every record as JSONL, or overrides as eval regression cases.
 
-An override says "the engine answered X, the right answer is Y" for a fully recorded input (the assessment
-snapshot holds the question, observations, protocol version and engine version), which is exactly an eval
-case. Only items whose latest decision is an override are exported: a later confirm or flag supersedes it.
+An override says "the engine answered X, the right answer is Y" for a fully recorded input: the submission
+keeps the observations, the protocol version and the criteria with the rules as applied. Each overridden
+criterion verdict becomes one case in the format of eval/gold/verdict_cases.yaml (eval.verdict_eval.GoldCase:
+id, source, family, protocol_id, version, label, kind, text, rules, observations, demographics, on_date,
+expected, why), so `eval/` can run reviewer overrides as regression cases (eval/gold/override_cases.jsonl).
+
+Only items whose latest decision is an override count: a later confirm or flag supersedes it. A whole-assessment
+override counts for the criteria the reviewer gave a verdict for; one without per-criterion verdicts, or a
+submission without its criteria, cannot be a per-criterion case and is reported as skipped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labs.observation import Demographics, LabObservation
+from reasoning.models import Finding
 from ui.audit import Action, AuditRecord, AuditStore, ItemKind
 
 DECISIONS = (Action.CONFIRMED, Action.OVERRIDDEN, Action.FLAGGED)
 
 
-class OverrideCase(BaseModel):
-    """One eval case from a reviewer override (eval/gold/override_cases.jsonl format)."""
-
+class EvalExport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str
-    source: str = "reviewer_override"
-    question: str | None = None
-    protocol_id: str
-    version: str
-    on_date: dt.date | None = None
-    observations: list[LabObservation]
-    demographics: Demographics | None = None
-    criterion_id: str | None = Field(default=None, description="set when one finding was overridden")
-    expected_overall: str | None = Field(default=None, description="the reviewer's overall verdict")
-    expected_verdict: str | None = Field(default=None, description="the reviewer's verdict of criterion_id")
-    engine_answer: str = Field(description="what the engine said, which the reviewer rejected")
-    reason: str
-    reviewer: str
-    reviewed_at: dt.datetime
-    engine_version: str | None = None
-    model: str | None = None
-    protocol_sha256: str | None = None
-    audit_record_id: int
+    cases: list[dict[str, Any]] = Field(default_factory=list, description="GoldCase-shaped dicts")
+    skipped: list[str] = Field(default_factory=list, description="overrides that could not become a case, and why")
 
 
 def all_records(store: AuditStore) -> Iterator[dict[str, Any]]:
@@ -54,48 +40,72 @@ def _latest_decisions(store: AuditStore) -> list[AuditRecord]:
     latest: dict[str, AuditRecord] = {}
     for record in store.records(actions=DECISIONS, item_kinds=[ItemKind.ASSESSMENT, ItemKind.FINDING]):
         latest[record.item_id] = record
-    return list(latest.values())
+    return sorted(latest.values(), key=lambda r: r.id or 0)
 
 
-def override_case(record: AuditRecord) -> OverrideCase | None:
-    assessment = record.assessment
-    if assessment is None or record.action is not Action.OVERRIDDEN:
-        return None
-    before, after = record.before or {}, record.after or {}
-    finding = record.item_kind is ItemKind.FINDING
-    dates = sorted(o.date for o in assessment.observations if o.date)
-    demographics = next((o.demographics for o in assessment.observations if o.demographics), None)
-    return OverrideCase(
-        id=f"override-{record.item_id}-{record.id}",
-        question=assessment.question,
-        protocol_id=assessment.protocol_id,
-        version=assessment.version,
-        on_date=dates[-1] if dates else None,
-        observations=[o.model_copy(update={"demographics": None}) for o in assessment.observations],
-        demographics=demographics,
-        criterion_id=before.get("criterion_id") if finding else None,
-        expected_overall=None if finding else after.get("overall"),
-        expected_verdict=after.get("verdict") if finding else None,
-        engine_answer=str(before.get("verdict") if finding else before.get("overall")),
-        reason=record.reason or "",
-        reviewer=record.actor,
-        reviewed_at=record.created_at,
-        engine_version=record.engine_version,
-        model=record.model,
-        protocol_sha256=record.protocol_sha256,
-        audit_record_id=record.id or 0,
-    )
+def _case(record: AuditRecord, submitted: AuditRecord, finding: Finding, expected: str) -> dict[str, Any] | str:
+    criterion = ((submitted.before or {}).get("criteria") or {}).get(finding.criterion_id)
+    if criterion is None:
+        return f"item {record.item_id}: criterion {finding.criterion_id} was submitted without its rules"
+    demographics = next((o.demographics for o in finding.observations if o.demographics), None)
+    dates = sorted(o.date for o in finding.observations if o.date)
+    assessment = submitted.assessment
+    return {
+        "id": f"override-{record.item_id}-{finding.label}-{record.id}",
+        "source": "reviewer_override",
+        "family": "override",
+        "protocol_id": assessment.protocol_id,
+        "version": assessment.version,
+        "label": criterion["label"],
+        "kind": criterion["kind"],
+        "text": criterion["text"],
+        "rules": criterion["rules"],
+        "observations": [
+            o.model_dump(mode="json", exclude={"demographics"}, exclude_none=True) for o in finding.observations
+        ],
+        "demographics": demographics.model_dump(mode="json", exclude_none=True) if demographics else {},
+        "on_date": dates[-1].isoformat() if dates else None,
+        "expected": expected,
+        "why": f"{record.actor} overrode {finding.verdict.value}: {record.reason or ''}".strip(),
+    }
 
 
-def override_cases(store: AuditStore) -> list[OverrideCase]:
-    cases = [override_case(r) for r in _latest_decisions(store)]
-    return sorted((c for c in cases if c is not None), key=lambda c: c.audit_record_id)
+def eval_cases(store: AuditStore) -> EvalExport:
+    export = EvalExport()
+    for record in _latest_decisions(store):
+        if record.action is not Action.OVERRIDDEN:
+            continue
+        submitted = next(r for r in store.records(item_id=record.item_id) if r.action is Action.SUBMITTED)
+        assessment = submitted.assessment
+        if assessment is None:
+            export.skipped.append(f"item {record.item_id}: no assessment snapshot")
+            continue
+        after = record.after or {}
+        by_id = {f.criterion_id: f for f in assessment.findings}
+        if record.item_kind is ItemKind.FINDING:
+            wanted = {(submitted.before or {}).get("criterion_id"): after.get("verdict")}
+        else:
+            wanted = dict(after.get("findings") or {})
+            if not wanted:
+                export.skipped.append(
+                    f"item {record.item_id}: overall verdict overridden without a verdict per criterion"
+                )
+                continue
+        for criterion_id, expected in wanted.items():
+            finding = by_id.get(criterion_id)
+            if finding is None or not expected or expected == finding.verdict.value:
+                continue
+            case = _case(record, submitted, finding, expected)
+            if isinstance(case, str):
+                export.skipped.append(case)
+            else:
+                export.cases.append(case)
+    return export
 
 
-def export_lines(store: AuditStore, as_eval: bool) -> Iterator[str]:
+def export_lines(store: AuditStore, as_eval: bool) -> tuple[list[str], list[str]]:
+    """(JSON lines, notes about what was skipped)."""
     if as_eval:
-        for case in override_cases(store):
-            yield case.model_dump_json()
-    else:
-        for row in all_records(store):
-            yield json.dumps(row, sort_keys=True)
+        export = eval_cases(store)
+        return [json.dumps(case, ensure_ascii=False) for case in export.cases], export.skipped
+    return [json.dumps(row, sort_keys=True, ensure_ascii=False) for row in all_records(store)], []

@@ -55,6 +55,19 @@ def make_assessment(overall: OverallVerdict = OverallVerdict.DEVIATION, value: f
     )
 
 
+def make_criterion():
+    """The criterion the hand-built assessment's finding cites, with its rule."""
+    from ingest.models import Comparator, Criterion, LabRule
+
+    text = "4. ALT > 2.5 x ULN or AST > 2.5 x ULN."
+    rule = LabRule(analyte="ALT", comparator=Comparator.GT, value=2.5, multiple_of="ULN", quote="ALT > 2.5 x ULN",
+                   start=3, end=18)
+    return Criterion(
+        id="TG-ONC-001:1.0:exclusion:4", protocol_id="TG-ONC-001", version="1.0", kind=CriterionKind.EXCLUSION,
+        label="4", page_start=7, page_end=7, text=text, char_start=0, char_end=len(text), rules=[rule],
+    )
+
+
 @pytest.fixture
 def assessment() -> Assessment:
     return make_assessment()

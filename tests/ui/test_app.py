@@ -65,6 +65,9 @@ def test_ask_question_gives_cited_deviation_and_sends_it_to_review(app_db, app):
     assert item.submitted.actor == "Dr Ada" and item.submitted.comment == "please check"
     assert item.submitted.assessment.overall is OverallVerdict.DEVIATION
     assert item.submitted.protocol_sha256 and item.submitted.engine_version
+    criteria = item.submitted.before["criteria"]  # the rules as applied, kept with the submission
+    assert set(criteria) == {f.criterion_id for f in item.submitted.assessment.findings}
+    assert any(c["rules"] for c in criteria.values())
     assert any(item.item_id in s.value for s in at.success)
 
 
@@ -90,7 +93,7 @@ def test_structured_entry_uses_demographics_and_conditions(app):
 
 
 def test_review_confirm_override_flag_with_history(app_db, app, ask):
-    first = app_db.submit(ask(QUESTION), actor="cra").item_id
+    first = app_db.submit(ask(QUESTION), actor="cra").item_id  # as the API would; the Ask page adds criteria
     second = app_db.submit(ask(QUESTION), actor="cra").item_id
     app.switch_page("pages/review.py").run()
     _ok(app)
@@ -111,11 +114,15 @@ def test_review_confirm_override_flag_with_history(app_db, app, ask):
     app.radio(key="review_decision").set_value("Override")
     app.selectbox(key="review_new_verdict").select("NO_DEVIATION")
     app.text_input(key="review_reason").input("repeat ALT normal the next day")
+    app.selectbox(key=f"review_fv_{first}_0").select("MEETS")  # the reviewer's verdict on the first criterion
     app.button[0].click().run()
     _ok(app)
     state = app_db.item(first)
     assert state.status is ItemStatus.OVERRIDDEN
-    assert state.latest.after == {"overall": "NO_DEVIATION"} and state.latest.actor == "Dr Ada"
+    assert state.latest.after["overall"] == "NO_DEVIATION" and state.latest.actor == "Dr Ada"
+    assert state.latest.before == {"overall": "DEVIATION"}
+    first_criterion = state.submitted.assessment.findings[0].criterion_id
+    assert state.latest.after["findings"][first_criterion] == "MEETS"
 
     app.selectbox(key="review_item").select(next(o for o in app.selectbox(key="review_item").options if o.startswith(second))).run()
     app.radio(key="review_decision").set_value("Flag")

@@ -1,30 +1,41 @@
-"""`trialguard feedback export`: all records as JSONL; with --as-eval, the overrides as eval cases."""
+"""`trialguard feedback export`: all records as JSONL; with --as-eval, overrides as eval GoldCases."""
 
 from __future__ import annotations
 
 import json
 
+from conftest import make_criterion
 from typer.testing import CliRunner
 
-from reasoning.models import OverallVerdict
+from eval.verdict_eval import GoldCase
+from reasoning.evaluate import judge_criterion
+from reasoning.models import Verdict
 from ui.audit import Action, AuditStore, FlagKind
-from ui.feedback_export import OverrideCase
 
 
 def _fill(store: AuditStore, assessment) -> None:
-    overridden = store.submit(assessment, actor="cra").item_id
-    store.review(overridden, Action.OVERRIDDEN, actor="Dr Ada", reason="repeat lab normal", new_verdict="NO_DEVIATION")
-    confirmed = store.submit(assessment, actor="cra").item_id
-    store.review(confirmed, Action.CONFIRMED, actor="Dr Ada")
-    # overridden, then confirmed after all: the latest decision wins, it is no eval case
-    changed_mind = store.submit(assessment, actor="cra").item_id
-    store.review(changed_mind, Action.OVERRIDDEN, actor="Dr Bo", reason="x", new_verdict="NEEDS_REVIEW")
-    store.review(changed_mind, Action.CONFIRMED, actor="Dr Bo")
+    criteria = [make_criterion()]
     finding = assessment.findings[0]
-    one = store.submit(assessment, actor="cra", finding=finding).item_id
-    store.review(one, Action.OVERRIDDEN, actor="Dr Bo", reason="limit is 3x", new_verdict="MEETS")
-    flagged = store.submit(assessment, actor="cra").item_id
-    store.review(flagged, Action.FLAGGED, actor="Dr Bo", flag_kind=FlagKind.WRONG_CITATION, comment="page 8")
+    # 1. whole assessment overridden with the reviewer's verdict for its criterion: one case
+    a = store.submit(assessment, actor="cra", criteria=criteria).item_id
+    store.review(a, Action.OVERRIDDEN, actor="Dr Ada", reason="limit is 3x ULN per letter", new_verdict="NO_DEVIATION",
+                 finding_verdicts={finding.criterion_id: "MEETS"})
+    # 2. confirmed: no case
+    b = store.submit(assessment, actor="cra", criteria=criteria).item_id
+    store.review(b, Action.CONFIRMED, actor="Dr Ada")
+    # 3. overridden, then confirmed after all: the latest decision wins, no case
+    c = store.submit(assessment, actor="cra", criteria=criteria).item_id
+    store.review(c, Action.OVERRIDDEN, actor="Dr Bo", reason="x", new_verdict="NEEDS_REVIEW")
+    store.review(c, Action.CONFIRMED, actor="Dr Bo")
+    # 4. one finding overridden: one case
+    d = store.submit(assessment, actor="cra", finding=finding, criteria=criteria).item_id
+    store.review(d, Action.OVERRIDDEN, actor="Dr Bo", reason="repeat ALT normal", new_verdict="INDETERMINATE")
+    # 5. flagged: no case
+    e = store.submit(assessment, actor="cra").item_id
+    store.review(e, Action.FLAGGED, actor="Dr Bo", flag_kind=FlagKind.WRONG_CITATION, comment="page 8")
+    # 6. overall override without per-criterion verdicts: skipped, said so
+    f = store.submit(assessment, actor="cra", criteria=criteria).item_id
+    store.review(f, Action.OVERRIDDEN, actor="Dr Bo", reason="y", new_verdict="NEEDS_REVIEW")
 
 
 def test_export_all_and_as_eval(tmp_path, monkeypatch, assessment):
@@ -40,19 +51,22 @@ def test_export_all_and_as_eval(tmp_path, monkeypatch, assessment):
     result = runner.invoke(app, ["feedback", "export"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 11  # 5 submissions + 6 decisions
+    assert len(rows) == 13  # 6 submissions + 7 decisions
     assert {r["action"] for r in rows} == {"submitted", "confirmed", "overridden", "flagged"}
     assert all(r["snapshot"]["protocol_id"] == "TG-ONC-001" for r in rows)
+    assert rows[0]["before"]["criteria"]["TG-ONC-001:1.0:exclusion:4"]["rules"][0]["value"] == 2.5
 
     out = tmp_path / "cases.jsonl"
     result = runner.invoke(app, ["feedback", "export", "--as-eval", "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    cases = [OverrideCase.model_validate_json(line) for line in out.read_text().splitlines()]
-    assert len(cases) == 2
-    whole, finding = cases
-    assert whole.expected_overall == OverallVerdict.NO_DEVIATION.value and whole.engine_answer == "DEVIATION"
-    assert whole.observations[0].value == 150 and whole.on_date.isoformat() == "2024-03-02"
-    assert whole.question.startswith("Patient 1003")
-    assert finding.criterion_id == assessment.findings[0].criterion_id
-    assert finding.expected_verdict == "MEETS" and finding.engine_answer == "VIOLATES"
-    assert finding.reason == "limit is 3x" and finding.reviewer == "Dr Bo"
+    assert "without a verdict per criterion" in result.stderr
+    cases = [GoldCase.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [c.expected for c in cases] == [Verdict.MEETS, Verdict.INDETERMINATE]
+    first = cases[0]
+    assert first.source == "reviewer_override" and first.label == "4" and first.kind.value == "exclusion"
+    assert first.observations[0].value == 150 and first.on_date.isoformat() == "2024-03-02"
+    assert "Dr Ada" in first.why and "3x ULN" in first.why
+    # the case runs in the exact engine as eval would run it; the engine still says VIOLATES: a real regression
+    criterion = first.criterion()
+    engine = judge_criterion(criterion, first.observations, first.demographics, [], first.on_date)
+    assert engine.verdict is Verdict.VIOLATES

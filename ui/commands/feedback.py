@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
     @feedback.command("export")
     def export(
         as_eval: Annotated[
-            bool, typer.Option("--as-eval", help="only overrides, as eval cases (eval/gold/override_cases.jsonl format)")
+            bool,
+            typer.Option("--as-eval", help="only overrides, as eval cases (the GoldCase format of eval/gold/verdict_cases.yaml)"),
         ] = False,
         out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default: stdout")] = None,
     ) -> None:
@@ -25,7 +26,9 @@ def register(app: typer.Typer) -> None:
         from ui.settings import Settings  # noqa: PLC0415
 
         store = open_store(Settings())
-        lines = list(export_lines(store, as_eval))
+        lines, skipped = export_lines(store, as_eval)
+        for note in skipped:
+            typer.echo(f"skipped: {note}", err=True)
         text = "".join(line + "\n" for line in lines)
         if out is None:
             sys.stdout.write(text)

@@ -149,7 +149,10 @@ def send_to_review(assessment: Assessment) -> None:
         if not name:
             st.error("Enter your name in the sidebar (Reviewer name) first.")
             return
-        record = common.store().submit(assessment, actor=name, comment=comment, actor_verified=verified)
+        record = common.store().submit(
+            assessment, actor=name, comment=comment, actor_verified=verified,
+            criteria=common.judged_criteria(assessment),
+        )
         st.session_state["ask_sent_item"] = record.item_id
         st.success(f"Sent to review as item {record.item_id}.")
 

@@ -36,6 +36,23 @@ def store() -> AuditStore:
     return open_store(settings())
 
 
+def corrected_protocol(protocol_id: str, version: str):
+    """The protocol version as assessments see it: parsed rules replaced by reviewers' corrections."""
+    from ui.corrections import apply_corrections  # noqa: PLC0415
+
+    return apply_corrections(index().protocol(protocol_id, version), store())
+
+
+def judged_criteria(assessment) -> list:
+    """The criteria an assessment's findings were judged on, with the rules as applied (for the audit record)."""
+    try:
+        protocol = corrected_protocol(assessment.protocol_id, assessment.version)
+    except Exception:  # protocol no longer in the index: the submission still goes through, without rules
+        return []
+    wanted = {f.criterion_id for f in assessment.findings}
+    return [c for c in protocol.criteria if c.id in wanted]
+
+
 def trusted_user() -> str | None:
     """The user an SSO reverse proxy authenticated, when the operator names the header it sets.
 

@@ -77,6 +77,18 @@ def decision_form(state: ItemState) -> None:
         flag = st.selectbox(
             "What is wrong (Flag)", list(FLAG_LABELS), format_func=FLAG_LABELS.get, key="review_flag"
         )
+        finding_verdicts: dict[str, str] = {}
+        assessment = state.submitted.assessment
+        if state.item_kind is ItemKind.ASSESSMENT and assessment is not None and assessment.findings:
+            st.caption("Override: your verdict per criterion (a changed one becomes an eval regression case)")
+            for i, finding in enumerate(assessment.findings):
+                options = [v.value for v in Verdict]
+                finding_verdicts[finding.criterion_id] = st.selectbox(
+                    f"Criterion {finding.label} ({finding.criterion_kind.value})",
+                    options,
+                    index=options.index(finding.verdict.value),
+                    key=f"review_fv_{state.item_id}_{i}",
+                )
         comment = st.text_area("Comment (required for Flag)", key="review_comment")
         submitted = st.form_submit_button("Record decision", type="primary")
     if not submitted:
@@ -95,6 +107,7 @@ def decision_form(state: ItemState) -> None:
             comment=comment,
             flag_kind=flag if action is Action.FLAGGED else None,
             new_verdict=new_verdict if action is Action.OVERRIDDEN else None,
+            finding_verdicts=finding_verdicts if action is Action.OVERRIDDEN else None,
         )
     except AuditError as exc:
         st.error(str(exc))
