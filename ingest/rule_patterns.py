@@ -42,6 +42,7 @@ class RulePatterns(BaseModel):
     negation_cues: list[str]
     not_analyte_names: list[str] = []
     count_words: list[str] = []
+    trailing_negation_cues: list[str] = []
     normal_range_phrases: dict[Literal["outside", "within"], list[str]] = {}
 
     @field_validator("uln_phrases", "lln_phrases", "limit_qualifiers", "condition_stops", "condition_fillers",

@@ -58,6 +58,12 @@ _UNIT_ALIASES = {"elements": "cells", "cubic mm": "mm3", "cu mm": "mm3", "cubic 
 _NOT_UNITS = {"at", "in", "on", "of", "or", "and", "to", "for", "if", "the", "a", "an", "as", "by", "is", "are",
               "be", "than", "with", "when", "from", "after", "before", "during", "within", "unless", "except",
               "times", "time", "x", "fold", "ft", "yd", "mile", "point", "points", "degree", "degrees"}
+# Numbers that may stand between an analyte and its limit: one lab-visit or time qualifier, a formula name.
+_GAP_ALLOWED_NUMBERS_RE = re.compile(
+    r"(?i)\b(?:visit|day|week|cycle|c)\s*\d+(?:\s*d(?:ay)?\s*\d+)?\b|\bwithin\s+\d+\s*(?:days?|weeks?|hours?|h)\b"
+    r"|\b(?:CKD-EPI|MDRD|IFCC|DCCT|NGSP)(?:\s*\d{4})?\b|/\s*1[.,]73\s*m2")
+_GAP_NUMBER_RE = re.compile(r"\d")
+_LEADING_LABEL_RE = re.compile(r"^\s*(?:\[\w{1,5}\]|\(?\w{1,4}[.)])\s+")
 _GAP_LIMIT_FIRST = 70  # chars between an analyte name and its first threshold
 _GAP_LIMIT_CHAINED = 90  # chars between one threshold and the next one on the same analyte
 
@@ -148,6 +154,8 @@ class _Grammar:
             re.IGNORECASE,
         )
         self.negation_re = re.compile(phrase_regex(patterns.negation_cues) + r"\s*$", re.IGNORECASE)
+        self.trailing_negation_re = re.compile(
+            r"^[\s,)]*(?:alone\s+)?" + phrase_regex(patterns.trailing_negation_cues or ["(?!x)x"]), re.IGNORECASE)
         units = "|".join(sorted((re.escape(u) for u in patterns.window_units), key=len, reverse=True))
         number_words = "|".join(_WINDOW_NUMBER_WORDS)
         self.window_re = re.compile(
@@ -540,7 +548,25 @@ def _clause_end(text: str, start: int, limit: int) -> int:
     return min(limit, len(text))
 
 
+def _bracketed_prefix(clause: str) -> str:
+    """A clause that opens with a bracket ends where the bracket closes (inclusive)."""
+    opened = re.match(r"\s*[(\[]", clause)
+    if not opened:
+        return clause
+    depth = 0
+    for i in range(opened.end() - 1, len(clause)):
+        if clause[i] in "([":
+            depth += 1
+        elif clause[i] in ")]":
+            depth -= 1
+            if depth == 0:
+                return clause[:i + 1]
+    return clause
+
+
 def _condition(clause: str, g: _Grammar) -> tuple[str, str] | None:
+    # "(except for cases of known Gilbert's syndrome) elevation ...": the bracket ends the condition
+    clause = _bracketed_prefix(clause)
     match = g.cue_re.match(clause)
     if not match:
         return None
@@ -661,10 +687,9 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             continue
         if not chained and group.start >= 0 and g.negation_re.search(text[max(0, group.start - 40):group.start]):
             continue
-        digits_gap = re.sub(r"^\s*(?:\[\w{1,5}\]|\(?\w{1,4}[.)])\s+", "", gap) if group.start < 0 else gap
-        if not chained and re.search(r"\d", digits_gap) and not re.search(r"(?i)\d+\s*(?:days?|weeks?|h|hours?)", gap) \
-                and not re.search(r"(?i)\b(?:CKD|MDRD|1\.73|IFCC|DCCT|NGSP)\b|visit\s*\d", gap):
-            continue
+        if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(" ", gap, count=1)
+                                                  if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap)):
+            continue  # another number between the name and this one: it is not this analyte's limit
         unit = threshold.unit
         if unit is None and chained and not threshold.multiple_of and previous.unit:
             if _condition(gap, g) is not None:
@@ -686,8 +711,10 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         end = threshold.end_with_alternatives
         next_start = min([s for s in starts if s >= end], default=len(text))
         clause_end = _clause_end(text, end, next_start)
-        clause = text[end:clause_end]
+        clause = _bracketed_prefix(text[end:clause_end])
         clause = re.sub(r"(?i)[\s,]*(?:\bor\b|\band\b|\band/or\b)?[\s,]*$", "", clause)
+        if g.trailing_negation_re.match(clause):
+            continue  # "ALT > 3 x ULN is not exclusionary": the text says this is not a limit
         sex_found = _sex(clause, g) if clause.strip() else None
         sex = sex_found[0] if sex_found else None
         condition = None if sex or not clause.strip() else _condition(clause, g)
@@ -758,6 +785,8 @@ def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
         return True
     if _condition(gap, g) is not None:
         return True
+    if re.search(r"\d", stripped):
+        return False  # "> 100 000 > 2 000 125% 50-100": table cells, not one analyte's limits
     words = re.findall(r"[A-Za-z/']+", stripped.lower())
     allowed = _CONNECTORS | set(g.sex_of) | {"for", "in", "among", "patients", "subjects", "participants"}
     return all(word in allowed for word in words)
@@ -789,7 +818,7 @@ def _clause_head_condition(text: str, group: _Group, g: _Grammar) -> tuple[str, 
     head of the clause that carries the analyte, with a word of permission between them."""
     head_start = max(text.rfind(";", 0, group.start), text.rfind(". ", 0, group.start), group.start - 120, 0)
     head = text[head_start:group.start]
-    if not _PERMISSION_RE.search(head):
+    if not _PERMISSION_RE.search(head) or re.search(r"\d", head):
         return None
     return _preceding_condition(head, g)
 

@@ -173,6 +173,8 @@ def test_context_supplies_the_analyte_of_a_sub_item() -> None:
         "HbA1c measured at least 2 weeks apart",  # a lab named, but the number is not a limit on it
         "ALT was assessed 3 times",
         "no restriction on creatinine > 1.5 mg/dL",
+        "Isolated ALT > 3 × ULN is not exclusionary",
+        "A potassium < 3.5 mmol/L does not apply to patients on dialysis",
         "",
         "   ",
     ],
