@@ -154,6 +154,14 @@ def _is_plain(criterion: Criterion, derived: dict[str, list[str]], ranged: set[s
     return True
 
 
+@lru_cache(maxsize=1024)
+def _parsed(unit: str) -> str | None:
+    try:
+        return labs.parse_unit(unit)
+    except TrialGuardError:
+        return None
+
+
 def _convert(values: np.ndarray, from_unit: str, to_unit: str, analyte: str) -> np.ndarray | None:
     if from_unit == to_unit:
         return values
@@ -200,7 +208,7 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
                 defer |= mask
                 continue
             x[mask] = converted
-            if u == labs.parse_unit(rule.unit):
+            if u == _parsed(rule.unit):
                 exact |= mask
         near_exact = True
     limits = [rule.low, rule.high] if rule.comparator is Comparator.BETWEEN else [rule.value]

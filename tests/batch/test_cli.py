@@ -85,3 +85,20 @@ def test_fhir_us_core_examples_through_the_cli(tmp_path):
     assert "DEVIATION example exclusion EXCL01" in result.output
     warned = {r["file"] for r in csv.DictReader(errors.open(encoding="utf-8")) if r["severity"] == "warning"}
     assert warned == {"observation-cbc-hematocrit.json", "observation-cbc-mch.json", "observation-cbc-mcv.json"}
+
+
+@pytest.mark.slow
+def test_protocol_id_from_the_demo_manifest_with_versions_in_force(tmp_path, monkeypatch, repo_root):
+    """No index in the data dir: the id is read from protocols/manifest.yaml, both versions, each lab judged
+    against the version in force on its date (platelets 80: fails v1.0's >= 100, meets v2.0's >= 75)."""
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIALGUARD_PROTOCOLS_DIR", str(repo_root / "protocols"))
+    labs = tmp_path / "labs.csv"
+    labs.write_text("patient_id,test,value,unit,date,reference_start\n"
+                    "EARLY,platelets,80,10^9/L,2024-03-01,2024-03-05\n"
+                    "LATE,platelets,80,10^9/L,2024-07-01,2024-07-05\n", encoding="utf-8")
+    out = tmp_path / "f.csv"
+    result = _screen(labs, "--protocol", "TG-ONC-001", "--out", out)
+    assert result.exit_code == 1, result.output
+    rows = {(r["patient_id"], r["version"], r["label"]): r["verdict"] for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert rows == {("EARLY", "1.0", "5"): "VIOLATES"}

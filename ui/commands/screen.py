@@ -151,11 +151,12 @@ def render_summary(result, console: Console) -> None:
         console.print(errs)
     for deviation in result.deviations[:10]:
         f = deviation.finding
-        quote = f.citations[0].quote if f.citations else ""
         page = f.citations[0].page if f.citations else "?"
+        why = [line for line in f.arithmetic if line.rstrip().endswith("VIOLATES")] or [f.rationale]
+        quotes = " | ".join(c.quote for c in f.citations)
         console.print(f"[bold red]DEVIATION[/] {escape(deviation.patient_id)} {f.criterion_kind.value} "
-                      f"{escape(f.label)} (v{escape(deviation.version)}, p. {page}): "
-                      f"{escape('; '.join(f.arithmetic) or f.rationale)}\n    [dim]\"{escape(quote)}\"[/]")
+                      f"{escape(f.label)} (v{escape(deviation.version)}, p. {page}): {escape('; '.join(why))}\n"
+                      f"    [dim]\"{escape(quotes[:300])}\"[/]")
     if len(result.deviations) > 10:
         console.print(f"... and {len(result.deviations) - 10} more deviations (see --out / --dv)")
     for note in result.notes:
