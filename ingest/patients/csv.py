@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ingest.patients.demographics import demographics_from_rows
-from ingest.patients.normalize import RAW_COLUMNS, RawRows
+from ingest.patients.normalize import RAW_COLUMNS, RawRows, raw_columns
 from ingest.patients.schema import read_text_table, require_columns
 
 SCHEMA = ("patient_id, test, value, unit (required); uln, lln, range_unit, date (YYYY-MM-DD), visit, age, sex (M/F), "
@@ -21,10 +20,10 @@ def read_csv_rows(path: Path) -> RawRows:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     require_columns(path, list(frame.columns), REQUIRED, SCHEMA)
     n = len(frame)
-    raw = pd.DataFrame({"file": path.name, "row": np.arange(1, n + 1)})
+    columns: dict[str, object] = {"file": path.name, "row": np.arange(1, n + 1)}
     for column in RAW_COLUMNS[2:]:
-        source = "test" if column == "test" else column
-        raw[column] = frame[source].to_numpy() if source in frame.columns else ""
+        columns[column] = frame[column].to_numpy(dtype=object) if column in frame.columns else ""
+    raw = raw_columns(n, columns)
     demographics, warnings = demographics_from_rows(
         path.name, frame.reindex(columns=["patient_id", "age", "sex", "weight_kg", "reference_start"], fill_value=""),
     )

@@ -20,7 +20,7 @@ def require_columns(path: Path, columns: list[str], required: list[list[str]], s
 def read_text_table(path: Path, usecols=None) -> pd.DataFrame:
     """A CSV read as text (nothing guessed from the content), with a clear error when it is empty."""
     try:
-        frame = pd.read_csv(path, dtype=object, keep_default_na=False, usecols=usecols)
+        frame = pd.read_csv(path, dtype=object, keep_default_na=False, usecols=usecols, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise DocumentError(path, "empty file: no header and no rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

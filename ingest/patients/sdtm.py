@@ -53,7 +53,7 @@ def read_table(path: Path, wanted: list[str] | None = None) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, usecols=usecols or None, keep_default_na=False,
                             dtype={c: (float if c in numeric else object) for c in (usecols or header)},
-                            na_values={c: [""] for c in numeric})
+                            na_values={c: [""] for c in numeric}, encoding="utf-8-sig")
     except ValueError:  # a numeric column with text in it: read everything as text, numbers parsed later
         frame = read_text_table(path, usecols=usecols or None)
     if frame.empty:
