@@ -687,8 +687,8 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             continue
         if not chained and group.start >= 0 and g.negation_re.search(text[max(0, group.start - 40):group.start]):
             continue
-        if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(" ", gap, count=1)
-                                                  if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap)):
+        if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
+                " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap), count=1)):
             continue  # another number between the name and this one: it is not this analyte's limit
         unit = threshold.unit
         if unit is None and chained and not threshold.multiple_of and previous.unit:
@@ -785,7 +785,7 @@ def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
         return True
     if _condition(gap, g) is not None:
         return True
-    if re.search(r"\d", stripped):
+    if re.search(r"\d", _GAP_ALLOWED_NUMBERS_RE.sub(" ", stripped, count=1)):
         return False  # "> 100 000 > 2 000 125% 50-100": table cells, not one analyte's limits
     words = re.findall(r"[A-Za-z/']+", stripped.lower())
     allowed = _CONNECTORS | set(g.sex_of) | {"for", "in", "among", "patients", "subjects", "participants"}
