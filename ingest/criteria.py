@@ -21,6 +21,7 @@ _LABEL = re.compile(
     r"""^(?:
       \[(?P<bracket>\d{1,3})(?P<bracket_sub>[a-z])?\]
      |(?P<num>\d{1,3})(?P<num_sub>[a-z])?[.)](?=\s|$)
+     |(?P<num2>\d{1,3})(?P<num2_sub>[a-z])(?=\s)
      |(?P<code>(?:IN|EX|IC|EC|I|E)-?\d{1,3}[a-z]?)(?:[.:)]|(?=\s))
      |\((?P<paren>[a-z]{1,4}|\d{1,3})\)(?=\s)
      |(?P<letter>[a-z]|[ivx]{2,4})[.)](?=\s)
@@ -60,6 +61,8 @@ def _classify(match: re.Match[str], open_styles: list[str], last_letter: str | N
         if match["bracket_sub"]:
             return match["bracket"] + match["bracket_sub"], "bracket_sub", None
         return match["bracket"], "bracket", int(match["bracket"])
+    if match["num2"]:  # "4a HbA1c ...": a sub-item label without punctuation
+        return match["num2"] + match["num2_sub"], "num_sub", None
     if match["num"]:
         if match["num_sub"]:
             return match["num"] + match["num_sub"], "num_sub", None

@@ -156,14 +156,23 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
     from ingest.criteria import starts_item  # local import: criteria builds on sections
 
     starts: list[tuple[CriterionKind | None, Heading]] = []
+    # A rule section's numbered sub-sections ("6 Dose Modification" > "6.2 Kidney Function") share its kind.
+    inherited: tuple[CriterionKind, int] | None = None
     for line in lines:
         found = _criteria_heading(line)
         if found:
             starts.append(found)
+            inherited = None
             continue
         heading = numbered_heading(line)
         if heading:
-            starts.append((_rule_section_kind(heading), heading))
+            depth = heading.number.count(".") if heading.number else 0
+            if inherited and depth <= inherited[1]:
+                inherited = None
+            kind = _rule_section_kind(heading)
+            if kind is not None and inherited is None:
+                inherited = (kind, depth)
+            starts.append((kind or (inherited[0] if inherited else None), heading))
     sections: list[CriteriaSection] = []
     for position, (kind, heading) in enumerate(starts):
         if kind is None:
