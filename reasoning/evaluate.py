@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -119,7 +120,7 @@ def _same_unit(a: str, b: str) -> bool:
 def _power_of_ten(factor: float) -> int | None:
     if factor <= 0:
         return None
-    exponent = round(__import__("math").log10(factor))
+    exponent = round(math.log10(factor))
     return exponent if abs(factor / (10.0**exponent) - 1.0) < 1e-9 else None
 
 
@@ -335,9 +336,7 @@ def _rule_is_complete(rule: LabRule) -> str | None:
             return "range rule without both limits"
     elif rule.value is None:
         return "rule without a limit value"
-    if rule.multiple_of is None and not rule.unit:
-        return None  # a unit-less limit (ratio, pH, INR): compared as is
-    return None
+    return None  # a rule without unit or multiple (INR, a ratio) is compared as is
 
 
 def _verdict_word(holds: bool, kind: CriterionKind) -> str:
@@ -670,11 +669,17 @@ def _kind_word(kind: CriterionKind) -> str:
 def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
     head = f"{_kind_word(criterion.kind)} {criterion.label}"
     meaning = {
-        (True, Verdict.MEETS): "the requirement is met",
-        (True, Verdict.VIOLATES): "the requirement is not met",
-        (False, Verdict.MEETS): "the condition does not hold",
-        (False, Verdict.VIOLATES): "the condition holds",
-    }.get((criterion.kind is CriterionKind.INCLUSION, verdict))
+        (CriterionKind.INCLUSION, Verdict.MEETS): "the requirement is met",
+        (CriterionKind.INCLUSION, Verdict.VIOLATES): "the requirement is not met",
+        (CriterionKind.EXCLUSION, Verdict.MEETS): "the exclusion condition does not hold",
+        (CriterionKind.EXCLUSION, Verdict.VIOLATES): "the exclusion condition holds",
+        (CriterionKind.DISCONTINUATION, Verdict.MEETS): "the stopping condition does not hold",
+        (CriterionKind.DISCONTINUATION, Verdict.VIOLATES): "the stopping condition holds: treatment must stop",
+        (CriterionKind.DOSE_MODIFICATION, Verdict.MEETS): "the dose-modification threshold is not reached",
+        (CriterionKind.DOSE_MODIFICATION, Verdict.VIOLATES): (
+            "the dose-modification threshold is reached: check that the required action was taken"
+        ),
+    }.get((criterion.kind, verdict))
     if meaning:
         return f"{head}: {meaning} → {verdict.value}. {detail}".strip()
     return f"{head}: {verdict.value}. {detail}".strip()

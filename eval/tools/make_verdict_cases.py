@@ -16,7 +16,6 @@ is restated in our own words, the sponsor's text is not copied).
 from __future__ import annotations
 
 import csv
-import math
 import random
 from decimal import Decimal
 from pathlib import Path
