@@ -1,0 +1,65 @@
+"""The retrieval gold set over the demo and real protocols, version selection, and the CLI on the same store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from typer.testing import CliRunner
+
+from eval.retrieval_eval import evaluate
+from retrieval.errors import NoVersionInForceError
+from retrieval.question import parse_question
+from ui.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+def test_gold_recall(gold_store, gold):
+    _, index, _ = gold_store
+    assert len(gold.questions) >= 60
+    metrics = evaluate(index, gold.questions, k=5)
+    report = "\n".join(metrics.misses)
+    assert metrics.rule_recall == 1.0, report
+    assert metrics.recall_at_k >= 0.98, report
+    assert metrics.version_accuracy == 1.0, report
+    # the set exercises the hybrid half, not only payload filters
+    assert metrics.gold_pairs - metrics.rule_pairs >= 10
+
+
+def _inclusion_5(index, question: str):
+    parsed = parse_question(question)
+    hits = index.search(parsed.observations, "TG-ONC-001", on_date=parsed.date)
+    return next(c for c in hits if c.criterion.kind.value == "inclusion" and c.criterion.label == "5")
+
+
+def test_the_amendment_applies_from_its_effective_date(gold_store):
+    _, index, _ = gold_store
+    before = _inclusion_5(index, "ANC 1.2 x10^9/L on 2024-05-31")
+    after = _inclusion_5(index, "ANC 1.2 x10^9/L on 2024-06-01")
+    assert before.criterion.version == "1.0" and "1.5 × 10" in before.criterion.text
+    assert after.criterion.version == "2.0" and "1.0 × 10" in after.criterion.text
+    assert "rule on NEUT" in before.why and "rule on NEUT" in after.why
+    # the page cited is the page of the version searched
+    assert index.protocol("TG-ONC-001", "2.0").pages[after.criterion.page_start - 1].text.count("1.0 × 10") >= 1
+    with pytest.raises(NoVersionInForceError):
+        index.version_in_force("TG-ONC-001", dt.date(2023, 12, 31))
+
+
+def test_cli_ingest_is_idempotent_and_lists_protocols(gold_store):
+    _, index, first_output = gold_store
+    assert "TG-ONC-001 2.0 (effective 2024-06-01)" in first_output and "segments" in first_output
+    before = index.client.count(index.collection, exact=True).count
+    again = CliRunner().invoke(app, ["ingest", "protocols"])  # a folder with a manifest.yaml
+    assert again.exit_code == 0, again.output
+    assert again.output.count("unchanged, skipped") == 4
+    assert index.client.count(index.collection, exact=True).count == before
+    listed = CliRunner().invoke(app, ["protocols"])
+    assert listed.exit_code == 0, listed.output
+    for needle in ("TG-ONC-001", "2024-06-01", "TG-HEP-003", "NCT02296125", "NCT06158269"):
+        assert needle in listed.output
+
+
+def test_cli_refuses_version_options_with_a_manifest(gold_store):
+    result = CliRunner().invoke(app, ["ingest", "protocols/manifest.yaml", "--version", "3"])
+    assert result.exit_code == 2 and "manifest carries its own" in result.output
