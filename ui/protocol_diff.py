@@ -35,12 +35,22 @@ class CriterionChange(BaseModel):
     old_thresholds: list[str] = Field(default_factory=list)
     new_thresholds: list[str] = Field(default_factory=list)
     thresholds_changed: bool = False
+    thresholds_removed: list[str] = Field(default_factory=list, description="in the old version only")
+    thresholds_added: list[str] = Field(default_factory=list, description="in the new version only")
     old_page: int | None = None
     new_page: int | None = None
 
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _words(criterion: Criterion) -> str:
+    """The criterion's words without its own label ("6. Pregnancy..." -> "Pregnancy..."): a renumbered
+    criterion keeps its words."""
+    text = _norm(criterion.text)
+    label = re.escape(criterion.label.strip().rstrip(".)"))
+    return re.sub(rf"^\(?{label}[.)]?\s+", "", text, count=1)
 
 
 def rule_signature(rule: LabRule) -> str:
@@ -76,10 +86,12 @@ def _change(old: Criterion | None, new: Criterion | None) -> CriterionChange | N
             old_thresholds=_thresholds(old) if old else [],
             new_thresholds=_thresholds(new) if new else [],
             thresholds_changed=bool(only.rules),
+            thresholds_removed=_thresholds(old) if old else [],
+            thresholds_added=_thresholds(new) if new else [],
             old_page=old.page_start if old else None,
             new_page=new.page_start if new else None,
         )
-    text_changed = _norm(old.text) != _norm(new.text)
+    text_changed = _words(old) != _words(new)
     old_t, new_t = _thresholds(old), _thresholds(new)
     if not text_changed and old_t == new_t and old.label == new.label:
         return None
@@ -87,6 +99,7 @@ def _change(old: Criterion | None, new: Criterion | None) -> CriterionChange | N
     return CriterionChange(
         change=change, kind=new.kind, old_label=old.label, new_label=new.label, old_text=old.text, new_text=new.text,
         text_changed=text_changed, old_thresholds=old_t, new_thresholds=new_t, thresholds_changed=old_t != new_t,
+        thresholds_removed=[t for t in old_t if t not in new_t], thresholds_added=[t for t in new_t if t not in old_t],
         old_page=old.page_start, new_page=new.page_start,
     )
 
@@ -108,16 +121,17 @@ def diff_protocols(old: Protocol, new: Protocol, *, include_context: bool = Fals
                 old_left.remove(o)
                 new_left.remove(n)
 
-    take(lambda n: next((o for o in old_left if o.kind is n.kind and _norm(o.text) == _norm(n.text)), None))
-    take(lambda n: next((o for o in old_left if o.kind is n.kind and o.label == n.label
-                         and fuzz.ratio(_norm(o.text), _norm(n.text)) >= SIMILAR_ENOUGH / 2), None))
+    take(lambda n: next((o for o in old_left if o.kind is n.kind and _words(o) == _words(n)), None))
 
     def most_similar(n: Criterion) -> Criterion | None:
-        scored = [(fuzz.ratio(_norm(o.text), _norm(n.text)), o) for o in old_left if o.kind is n.kind]
+        scored = [(fuzz.ratio(_words(o), _words(n)), o) for o in old_left if o.kind is n.kind]
         best = max(scored, key=lambda s: s[0], default=None)
         return best[1] if best and best[0] >= SIMILAR_ENOUGH else None
 
     take(most_similar)
+    # same label, reworded more deeply but still about half the same words: the same criterion, changed
+    take(lambda n: next((o for o in old_left if o.kind is n.kind and o.label == n.label
+                         and fuzz.ratio(_words(o), _words(n)) >= SIMILAR_ENOUGH * 2 / 3), None))
     changes = [c for o, n in pairs if (c := _change(o, n)) is not None]
     changes += [_change(o, None) for o in old_left]
     changes += [_change(None, n) for n in new_left]

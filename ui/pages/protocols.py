@@ -124,9 +124,9 @@ def diff_view(protocol_id: str, versions: list[str]) -> None:
                     f"label v{old_v}": c.old_label or "",
                     f"label v{new_v}": c.new_label or "",
                     "text changed": "yes" if c.text_changed else "",
-                    f"thresholds v{old_v}": "; ".join(c.old_thresholds),
-                    f"thresholds v{new_v}": "; ".join(c.new_thresholds),
                     "thresholds changed": "yes" if c.thresholds_changed else "",
+                    f"only in v{old_v}": "; ".join(c.thresholds_removed),
+                    f"only in v{new_v}": "; ".join(c.thresholds_added),
                     f"text v{old_v}": c.old_text or "",
                     f"text v{new_v}": c.new_text or "",
                 }
