@@ -177,6 +177,9 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
     for position, (kind, heading) in enumerate(starts):
         if kind is None:
             continue
+        following = lines[heading.line.index + 1 : heading.line.index + 3]
+        if any(is_toc_line(line.text) for line in following):
+            continue  # a table-of-contents entry whose title wrapped onto the next line
         end_index = starts[position + 1][1].line.index if position + 1 < len(starts) else len(lines)
         body = lines[heading.line.index : end_index]
         body = [heading.line, *body[1:]] if heading.body_start < heading.line.end else body[1:]
