@@ -11,8 +11,12 @@ _VERSION = re.compile(
     r"(?P<v>\d{1,3}(?:\.\d{1,3}){0,2}|\([a-zA-Z0-9]{1,3}\))(?![\d/-])"
 )
 _DATE_LINE = re.compile(
-    r"\b(?:Approval\s+Date|Effective\s+Date|Date|Last\s+updated)\s*[:.]?\s*(?P<d>[^\n]{6,30})", re.IGNORECASE
+    r"\b(?:Approval\s+Date|Effective\s+Date|Date|Last\s+updated|Version\s+[\w.]+\s*[,:])\s*[:.]?\s*"
+    r"(?P<d>[^\n]{6,30})",
+    re.IGNORECASE,
 )
+# 26/10/2023 or 9.19.2022: the order is read from whichever field cannot be a month; otherwise it is ambiguous.
+_NUMERIC = re.compile(r"\b(?P<a>\d{1,2})[./](?P<b>\d{1,2})[./](?P<y>\d{4})\b")
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s-]+(?P<m>[A-Za-z]{3,9})\.?[\s,-]+(?P<y>\d{4})")
@@ -37,7 +41,27 @@ def find_version(head: str) -> str | None:
     return match["v"].strip("()")
 
 
+def _numeric_date(text: str) -> dt.date | None:
+    match = _NUMERIC.search(text)
+    if not match:
+        return None
+    a, b, year = int(match["a"]), int(match["b"]), int(match["y"])
+    if a > 12 >= b:
+        day, month = a, b
+    elif b > 12 >= a:
+        day, month = b, a
+    else:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _to_date(text: str) -> dt.date | None:
+    numeric = _numeric_date(text)
+    if numeric:
+        return numeric
     for pattern in (_ISO, _DMY, _MDY):
         match = pattern.search(text)
         if not match:
