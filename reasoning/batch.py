@@ -278,9 +278,10 @@ def screen(
     ref_map = {pid: d.reference_start for pid, d in lab_file.demographics.items() if d.reference_start}
     ref = pd.to_datetime(table["patient_id"].map(ref_map)).to_numpy(dtype="datetime64[D]")
     no_ref = np.isnat(ref)
-    visit_codes, visit_names = pd.factorize(table["visit"].to_numpy(dtype=object), use_na_sentinel=False)
-    screening_visit = np.array([bool(_SCREEN_VISIT.search(str(v))) for v in visit_names], dtype=bool)[visit_codes] \
-        if len(table) else np.zeros(0, dtype=bool)
+    screening_visit = np.zeros(len(table), dtype=bool)  # the visit name matters only for undated rows
+    if undated.any():
+        visits_undated = table["visit"].to_numpy(dtype=object)[undated]
+        screening_visit[undated] = [bool(_SCREEN_VISIT.search(str(v))) for v in visits_undated]
     with np.errstate(invalid="ignore"):
         is_screening = no_ref | (~undated & (dates <= ref)) | (undated & screening_visit)
         is_on_study = ~no_ref & ~undated & (dates >= ref)
@@ -316,6 +317,8 @@ def screen(
 
     # 3. scope each row; count the rest by reason.
     analytes = table["analyte"].to_numpy(dtype=object)
+    analyte_code, analyte_names = pd.factorize(analytes, use_na_sentinel=False)
+    code_of_name = {name: i for i, name in enumerate(analyte_names)}
     scope_screening = np.zeros(len(table), dtype=bool)
     scope_on_study = np.zeros(len(table), dtype=bool)
     for v in range(len(versions)):
@@ -324,27 +327,30 @@ def screen(
                                           ("on-study", is_on_study, scope_on_study)):
             if phase == "on-study" and visits != "all":
                 continue
-            codes = list(governed[v][phase])
-            target |= in_v & phase_mask & np.isin(analytes, codes)
+            wanted = [code_of_name[c] for c in governed[v][phase] if c in code_of_name]
+            target |= in_v & phase_mask & np.isin(analyte_code, wanted)
     judged = scope_screening | scope_on_study
-    reasons = np.full(len(table), "", dtype=object)
-    reasons[before_first & ~judged] = (f"lab dated before the first version of {protocol_id} "
-                                       f"(effective {versions[0].effective_date})")
-    left = ~judged & ~before_first
-    on_study_only = left & is_on_study & ~is_screening
+    # why each row not judged is out of scope: a small code per row, counted once at the end
     if visits == "screening":
-        reasons[on_study_only] = "on-study lab (after reference start): --visits all judges it against discontinuation criteria"
+        on_study_reason = "on-study lab (after reference start): --visits all judges it against discontinuation criteria"
     elif not has_on_study:
-        reasons[on_study_only] = f"on-study lab: {protocol_id} has no discontinuation criteria"
+        on_study_reason = f"on-study lab: {protocol_id} has no discontinuation criteria"
     else:
-        reasons[on_study_only] = "on-study lab of an analyte no discontinuation criterion concerns"
-    undated_unplaced = left & ~is_screening & ~is_on_study
-    reasons[undated_unplaced] = "no lab date and not a screening visit: cannot be placed relative to reference start"
-    rest = left & (reasons == "")
-    reasons[rest] = "screening lab of an analyte no eligibility criterion concerns"
-    for reason, count in Counter(reasons[~judged]).items():
-        out_of_scope[reason] += count
-    unconcerned = sorted(set(analytes[rest]))
+        on_study_reason = "on-study lab of an analyte no discontinuation criterion concerns"
+    reason_texts = ["", f"lab dated before the first version of {protocol_id} (effective {versions[0].effective_date})",
+                    on_study_reason,
+                    "no lab date and not a screening visit: cannot be placed relative to reference start",
+                    "screening lab of an analyte no eligibility criterion concerns"]
+    reasons = np.zeros(len(table), dtype=np.int8)
+    reasons[before_first & ~judged] = 1
+    left = ~judged & ~before_first
+    reasons[left & is_on_study & ~is_screening] = 2
+    reasons[left & ~is_screening & ~is_on_study] = 3
+    rest = left & (reasons == 0)
+    reasons[rest] = 4
+    for code, count in zip(*np.unique(reasons[~judged], return_counts=True)):
+        out_of_scope[reason_texts[int(code)]] += int(count)
+    unconcerned = sorted(analyte_names[np.unique(analyte_code[rest])]) if rest.any() else []
     if unconcerned:
         notes.append(f"analytes no eligibility criterion concerns (counted out of scope): {', '.join(unconcerned)}")
 
@@ -498,13 +504,14 @@ class _Rows:
         if obs is None:
             c = self.cols
             unit, range_unit = c["unit"][i] or None, c["range_unit"][i] or None
-            obs = LabObservation(
+            # model_construct: every field was checked when the file was read (numbers, units, dates)
+            obs = LabObservation.model_construct(
                 patient_id=c["patient_id"][i], analyte=c["analyte"][i], value=float(c["value"][i]), unit=unit,
                 uln=None if np.isnan(c["uln"][i]) else float(c["uln"][i]),
                 lln=None if np.isnan(c["lln"][i]) else float(c["lln"][i]),
                 range_unit=range_unit if range_unit != unit else None, date=self.dates[i],
                 visit=c["visit"][i] or None, raw_test=c["raw_test"][i] or None,
-                source=f"{c['file'][i]} row {int(c['row'][i])}",
+                source=f"{c['file'][i]} row {int(c['row'][i])}", demographics=None,
             )
             self._cache[i] = obs
         return obs

@@ -111,8 +111,9 @@ class Columns(dict):
 
 
 class _Column:
-    def __init__(self, values: np.ndarray):
+    def __init__(self, values: np.ndarray, constant: object = None):
         self.values = values
+        self.constant = constant  # set when every row holds this one value (no need to hash the column)
 
     def to_numpy(self, dtype=None) -> np.ndarray:
         return self.values if dtype is None else self.values.astype(dtype, copy=False)
@@ -124,7 +125,10 @@ class _Column:
 def raw_columns(n: int, columns: dict[str, object]) -> Columns:
     out = Columns()
     for name, values in columns.items():
-        out[name] = _Column(np.full(n, values, dtype=object) if np.isscalar(values) else np.asarray(values))
+        if np.isscalar(values):
+            out[name] = _Column(np.full(n, values, dtype=object), constant=values)
+        else:
+            out[name] = _Column(np.asarray(values))
     return out
 
 
@@ -151,10 +155,19 @@ def _strings(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].to_numpy(dtype=object)  # readers give str ('' when missing), never NaN/None
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _codes(values: np.ndarray, constant: object = None) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, distinct values): lookups run once per distinct value, spread back with uniques[codes]."""
+    if constant is not None:
+        return np.zeros(len(values), dtype=np.intp), np.array([constant], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
+
+
+def _constant(frame, column: str) -> object:
+    """The single value of a column every row shares (a reader's fill-in), or None."""
+    if column not in frame.columns:
+        return ""
+    return getattr(frame[column], "constant", None)
 
 
 def _combine(*code_arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,11 +227,21 @@ def build_lab_file(raw: RawRows) -> LabFile:
 
     report(pids == "", "patient_id", "missing patient id")
 
-    # Test -> analyte, once per distinct (test, LOINC, name).
-    names = _strings(frame, "test_name")
-    test_code, test_first = _combine(_codes(tests)[0], _codes(loincs)[0], _codes(names)[0])
-    analyte_u = np.array([analyte_code(str(tests[i]).strip(), str(loincs[i]).strip(), str(names[i]).strip()) or ""
-                          for i in test_first], dtype=object)
+    # Test -> analyte, once per distinct (test, LOINC); the test's name (SDTM LBTEST) only where those are unknown.
+    test_code, test_first = _combine(_codes(tests)[0], _codes(loincs, _constant(frame, "loinc"))[0])
+    analyte_u = np.array([analyte_code(str(tests[i]).strip(), str(loincs[i]).strip()) or "" for i in test_first],
+                         dtype=object)
+    if "test_name" in frame.columns and (analyte_u == "").any():
+        names = _strings(frame, "test_name")
+        unknown_rows = np.flatnonzero((analyte_u == "")[test_code])
+        name_code, name_u = _codes(names[unknown_rows])
+        by_name = np.array([analyte_code("", "", str(n).strip()) or "" for n in name_u], dtype=object)[name_code]
+        found = by_name != ""
+        if found.any():  # give the rows found by name their own test codes
+            extra, extra_first = _combine(test_code[unknown_rows][found], name_code[found])
+            test_code = test_code.copy()
+            test_code[unknown_rows[found]] = len(analyte_u) + extra
+            analyte_u = np.concatenate([analyte_u, by_name[found][extra_first]])
     analytes = analyte_u[test_code]
     report(analytes == "", "test", lambda w: [
         f"unknown test {tests[i]!r}" + (f" (LOINC {loincs[i]})" if loincs[i] else "") + ": not in the analyte catalog"
@@ -287,7 +310,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     else:
         uln, lln = _numbers(frame["uln"].to_numpy()), _numbers(frame["lln"].to_numpy())
     range_text = _strings(frame, "range_unit")
-    range_code, range_u = _codes(range_text)
+    range_code, range_u = _codes(range_text, _constant(frame, "range_unit"))
     range_parsed = [parsed_unit(str(u)) if u else "" for u in range_u]
     has_range = ~np.isnan(uln) | ~np.isnan(lln)
     bad_unit = np.array([u is None for u in range_parsed], dtype=bool)[range_code] & has_range

@@ -96,6 +96,7 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
     pids, age_text, age_unit, sex_text, start_text = col("USUBJID"), col("AGE"), col("AGEU"), col("SEX"), col("RFSTDTC")
     ages = np.asarray(pd.to_numeric(frame["AGE"] if "AGE" in frame.columns else age_text, errors="coerce"), dtype=float)
     starts = pd.to_datetime(pd.Series([t[:10] for t in start_text], dtype=object), format="%Y-%m-%d", errors="coerce")
+    start_dates = [None if pd.isna(d) else d.date() for d in starts]
     result: dict[str, Demographics] = {}
     warnings: list[RowError] = []
     for i in range(n):
@@ -112,11 +113,11 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
         if sex is not None:
             facts["sex"] = sex
         if start_text[i]:
-            if pd.isna(starts.iloc[i]):
+            if start_dates[i] is None:
                 warnings.append(RowError(file=path.name, row=i + 1, field="RFSTDTC", value=start_text[i], patient_id=pid,
                                          severity="warning", reason=f"unreadable RFSTDTC {start_text[i]!r}: ignored"))
             else:
-                facts["reference_start"] = starts.iloc[i].date()
+                facts["reference_start"] = start_dates[i]
         result[pid] = Demographics(**facts)
     return result, warnings
 
@@ -152,7 +153,7 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         "row": np.arange(1, n + 1),
         "patient_id": col("USUBJID"),
         "test": col("LBTESTCD"),
-        "loinc": col("LBLOINC"),
+        "loinc": col("LBLOINC") if "LBLOINC" in frame.columns else "",
         "value": np.where(use_std, "", col("LBORRES")),
         "value_num": np.where(use_std, std_value, np.nan),
         "unit": pick("LBSTRESU", "LBORRESU"),
@@ -160,7 +161,7 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         "lln": np.full(n, "", dtype=object),
         "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
         "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
-        "range_unit": np.full(n, "", dtype=object),
+        "range_unit": "",
         "date": col("LBDTC"),
         "visit": col("VISIT"),
         # an unknown LBTESTCD may still be known by its name (LBTEST)

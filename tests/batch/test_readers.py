@@ -161,3 +161,12 @@ def test_detect_format(tmp_path, write_csv):
     ndjson = tmp_path / "a.txt"
     ndjson.write_text('{"resourceType": "Observation"}\n', encoding="utf-8")
     assert detect_format(ndjson) == "fhir"
+
+
+def test_sdtm_unknown_code_known_by_its_test_name(tmp_path):
+    path = tmp_path / "lb.csv"
+    path.write_text("USUBJID,LBTESTCD,LBTEST,LBORRES,LBORRESU\nS-1,XALT9,Alanine Aminotransferase,40,U/L\n"
+                    "S-1,ZZZ,Unheard Of,1,U/L\nS-1,ALT,Alanine Aminotransferase,41,U/L\n", encoding="utf-8")
+    lab = read_lab_file(path)
+    assert list(lab.table["analyte"]) == ["ALT", "ALT"] and list(lab.table["row"]) == [1, 3]
+    assert [e.row for e in lab.errors] == [2] and "unknown test 'ZZZ'" in lab.errors[0].reason
