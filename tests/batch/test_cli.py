@@ -102,3 +102,25 @@ def test_protocol_id_from_the_demo_manifest_with_versions_in_force(tmp_path, mon
     assert result.exit_code == 1, result.output
     rows = {(r["patient_id"], r["version"], r["label"]): r["verdict"] for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert rows == {("EARLY", "1.0", "5"): "VIOLATES"}
+
+
+@pytest.mark.slow
+def test_external_range_supplied_with_ranges(cdisc, tmp_path):
+    """EXCL27 names the 'Lilly Reference Range III': INDETERMINATE until a file with that lab's ranges is given."""
+    ranges = tmp_path / "lilly.csv"
+    ranges.write_text("analyte,sex,age_min,age_max,lln,uln,unit,lab\n"
+                      "ALT,,,,,60,U/L,Lilly Reference Range III\nAST,,,,,60,U/L,Lilly Reference Range III\n"
+                      "CREAT,,,,,160,umol/L,Lilly Reference Range III\nBILI,,,,,30,umol/L,Lilly Reference Range III\n",
+                      encoding="utf-8")
+    out = tmp_path / "f.json"
+    result = _screen(cdisc / "sdtm_lb.csv", "--protocol", cdisc / "sdtm_ti.csv", "--ranges", ranges, "--out", out)
+    assert result.exit_code in (0, 1), result.output
+    import json
+
+    data = json.loads(out.read_text(encoding="utf-8"))
+    counts = next(c["counts"] for c in data["criteria"] if c["label"] == "EXCL27")
+    assert "INDETERMINATE" not in counts and sum(counts.values()) == 254
+    deviations = [f for f in data["findings"] if f["finding"]["label"] == "EXCL27"]
+    assert len(deviations) == counts.get("VIOLATES", 0)
+    assert all(any("Lilly Reference Range III" in n for n in f["finding"]["notes"]) for f in deviations)
+    assert "criteria no lab value decides (not judged)" in result.output

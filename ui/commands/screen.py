@@ -120,6 +120,7 @@ def render_summary(result, console: Console) -> None:
         ("  needing review", sum(v is OverallVerdict.NEEDS_REVIEW for v in overall)),
         ("  without deviation", sum(v is OverallVerdict.NO_DEVIATION for v in overall)),
         ("deviations (patient × criterion)", len(result.deviations)),
+        ("criteria no lab value decides (not judged)", len(result.criteria_not_lab)),
     ):
         head.add_row(label, str(value))
     console.print(head)
