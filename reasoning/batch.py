@@ -248,8 +248,11 @@ def screen(
     reference_ranges: list[ReferenceRange] | None = None,
     llm=None,
     progress: Callable[[int, int], None] | None = None,
+    exact_only: bool = False,
 ) -> ScreeningResult:
-    """Screen every row of `lab_file` against the versions of one protocol (each row: the version in force)."""
+    """Screen every row of `lab_file` against the versions of one protocol (each row: the version in force).
+
+    exact_only: judge every pair with the exact engine (no numpy fast path); for checking the fast path."""
     if not versions:
         raise TrialGuardError("screen: no protocol version given")
     if len({p.protocol_id for p in versions}) != 1:
@@ -377,7 +380,7 @@ def screen(
                     step += 1
                     if progress:
                         progress(step, total_steps)
-                    pairs.extend(_decide(criterion, rows_vp, v, phase, derived, ranged_by_version[v]))
+                    pairs.extend(_decide(criterion, rows_vp, v, phase, derived, ranged_by_version[v], exact_only))
     # 5. findings for what is reported; the exact engine for what the fast path left open.
     findings: list[PatientFinding] = []
     rows = _Rows(jt)
@@ -444,12 +447,12 @@ def summarize(pair_verdicts: list[tuple[str, str, str, str]], versions: list[Pro
 
 
 def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derived: dict[str, list[str]],
-            ranged: set[str]) -> list[_Pair]:
+            ranged: set[str], exact_only: bool = False) -> list[_Pair]:
     """Pairs for every patient with a row this criterion concerns; fast verdicts where the rules are plain."""
     codes = _codes_of(criterion, derived)
     mine = rows.loc[rows["analyte"].isin(codes)]
     patients = pd.unique(mine["patient_id"])
-    if not criterion.rules or not _is_plain(criterion, derived, ranged):
+    if exact_only or not criterion.rules or not _is_plain(criterion, derived, ranged):
         return [_Pair(patient_id=p, version_index=v, phase=phase, criterion=criterion) for p in patients]
     inclusion = criterion.kind is CriterionKind.INCLUSION
     per_rule: list[pd.DataFrame] = []
