@@ -96,7 +96,7 @@ def protocol_from_document(
         if not items:
             items = split_paragraphs(found.lines, found.first_body_offset)
         for item in items:
-            criteria.append(_criterion(item, found, full_text, lines, protocol_id, version, seen_ids))
+            criteria.append(_criterion(item, found, full_text, protocol_id, version, seen_ids))
     criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
     return Protocol(
         protocol_id=protocol_id,
@@ -112,15 +112,16 @@ def protocol_from_document(
 
 
 def _sections(headings: list[Heading], lines: list[Line]) -> list[Section]:
-    """Each numbered section runs to the line before the next heading at its depth or shallower."""
-    sections: list[Section] = []
-    for k, heading in enumerate(headings):
+    """Each numbered section runs to the line before the next heading at its depth or shallower (one pass)."""
+    ends: list[int] = [len(lines) - 1] * len(headings)
+    open_stack: list[tuple[int, int]] = []  # (depth, heading position) of sections not yet closed
+    for position, heading in enumerate(headings):
         depth = heading.number.count(".") if heading.number else 0
-        nxt = next(
-            (h for h in headings[k + 1 :] if (h.number.count(".") if h.number else 0) <= depth),
-            None,
-        )
-        end_index = nxt.line.index - 1 if nxt else len(lines) - 1
+        while open_stack and open_stack[-1][0] >= depth:
+            ends[open_stack.pop()[1]] = heading.line.index - 1
+        open_stack.append((depth, position))
+    sections: list[Section] = []
+    for heading, end_index in zip(headings, ends, strict=True):
         end_line = next(
             (lines[i] for i in range(end_index, heading.line.index - 1, -1) if lines[i].text.strip()), heading.line
         )
@@ -143,7 +144,6 @@ def _criterion(
     item: Item,
     found: CriteriaSection,
     full_text: str,
-    lines: list[Line],
     protocol_id: str,
     version: str,
     seen_ids: set[str],
