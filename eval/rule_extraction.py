@@ -91,7 +91,8 @@ def parse_gold_value(analyte: str, value: str) -> Tuple_ | str:
         comparator = "between"  # "8.0 - 10.5 %", "47 mmol/mol - 110 mmol/mol": a range states both limits
     if comparator is None:
         return "no comparator (bare '=' lost in encoding)" if text.startswith("=") else "no comparator"
-    numbers = re.findall(r"\d+(?:[ ,.]\d{3})+(?!\d)|\d+(?:[.,]\d+)?", body)
+    # thousands separated by comma, dot or space, except a flattened "10^9" ("1.5 109/l" is 1.5 x 10^9/L)
+    numbers = re.findall(r"\d+(?:(?:[,.]|\s(?!10[369]\s*/))\d{3})+(?!\d)|\d+(?:[.,]\d+)?", body)
     if not numbers:
         return "no number"
     if re.search(r"(?i)ULN|UNL|upper (?:limit|normal|level|value)|normal upper|times (?:the )?normal|\dN\b", body):

@@ -39,7 +39,7 @@ _COUNT_AHEAD = r"(?=\s*(?:/|cel+s?\b|elements\b|per\b|mm3|mm³|mmc|[µμu]l|mcl|
 _NUMBER = (
     r"(?:\d{1,3}(?:,\d{3})+(?![\d,])"
     r"|\d{1,3}(?:\.\d{3})+(?![\d.])" + _COUNT_AHEAD +
-    r"|\d{1,3}(?:[  ]\d{3})+(?!\d)" + _COUNT_AHEAD +
+    r"|\d{1,3}(?:[  ](?!10[369]\s*/)\d{3})+(?!\d)" + _COUNT_AHEAD +  # "100 109/L" is 100 x 10^9/L
     r"|\d+(?:[.,]\d+)?|[.,]\d+)"
 )
 _NUMBER_RE = re.compile(_NUMBER)
@@ -707,6 +707,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     rules: list[LabRule] = []
     group_of_rule: list[int] = []
     starts = [t.start for _, t, _, _ in owned] + [gr.start for gr in groups]
+    group_starts = {gr.start for gr in groups}
     for group, threshold, chained, first_gap in owned:
         end = threshold.end_with_alternatives
         next_start = min([s for s in starts if s >= end], default=len(text))
@@ -718,6 +719,12 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         sex_found = _sex(clause, g) if clause.strip() else None
         sex = sex_found[0] if sex_found else None
         condition = None if sex or not clause.strip() else _condition(clause, g)
+        runs_on = re.sub(r"(?i)[\s,]*(?:\bor\b|\band\b|\band/or\b)?\s*$", "", text[end:clause_end])
+        if (condition and clause_end in group_starts and not re.search(r"[,;)\]]$", runs_on)
+                and not clause.rstrip().endswith((")", "]"))):
+            # "bilirubin <= 1.5 x ULN (patients with Gilbert's syndrome total bilirubin <= 2.5 x ULN)": the
+            # condition runs straight into the next analyte name, so it is that threshold's
+            condition = None
         quote_end = end
         if sex_found:
             quote_end = end + len(clause[:sex_found[1]].rstrip(" ,)]"))
@@ -764,7 +771,8 @@ def _exceptions_limit_the_default(text: str, rules: list[LabRule], group_of_rule
             earlier = rules[earlier_index]
             same_statement = group_of_rule[earlier_index] == group_of_rule[index] or (
                 # "bilirubin < 1.5 x ULN (bilirubin in patients with Gilbert's ... < 3 x ULN)"
-                earlier.end <= rule.start and re.fullmatch(r"[\s,;(\[]*", text[earlier.end:rule.start]) is not None)
+                earlier.end <= rule.start
+                and re.fullmatch(r"[\s,;]*(?:[(\[][^()\[\]\d]*)?", text[earlier.end:rule.start]) is not None)
             if (same_statement and earlier.analyte == rule.analyte
                     and earlier.condition is None and earlier.sex is None
                     and _upward(earlier.comparator) is not None
@@ -816,6 +824,12 @@ _PERMISSION_RE = re.compile(r"(?i)\b(?:eligible|allowed|permitted|acceptable|may
 def _clause_head_condition(text: str, group: _Group, g: _Grammar) -> tuple[str, str] | None:
     """ "; patients with NAFLD are eligible ... only if their ALT level is <= 3.0 x ULN": a condition stated at the
     head of the clause that carries the analyte, with a word of permission between them."""
+    bracket = text.rfind("(", max(0, group.start - 80), group.start)
+    if bracket >= 0 and ")" not in text[bracket:group.start] and not re.search(r"\d", text[bracket:group.start]):
+        # "(patients with Gilbert's syndrome total bilirubin <= 2.5 x ULN)": a bracketed exception names its case
+        found = _preceding_condition(text[bracket + 1:group.start], g)
+        if found:
+            return found
     head_start = max(text.rfind(";", 0, group.start), text.rfind(". ", 0, group.start), group.start - 120, 0)
     head = text[head_start:group.start]
     if not _PERMISSION_RE.search(head) or re.search(r"\d", head):

@@ -41,6 +41,7 @@ def brief(rule: LabRule) -> tuple:
         ("ANC >= 1.5 x109/L", [("NEUT", ">=", 1.5, "10^9/L")]),
         ("Platelets ≥ 100 × 10⁹/L", [("PLAT", ">=", 100.0, "10^9/L")]),
         ("Platelet count < 100 x 109/L", [("PLAT", "<", 100.0, "10^9/L")]),
+        ("Platelets > 100 109/l", [("PLAT", ">", 100.0, "10^9/l")]),
         ("platelet count <100 x 10 9/L.", [("PLAT", "<", 100.0, "10^9/L")]),
         ("platelets at least 100,000/mm3", [("PLAT", ">=", 100000.0, "/mm3")]),
         ("hemoglobin greater than or equal to 9 g/dL", [("HGB", ">=", 9.0, "g/dL")]),
@@ -103,6 +104,13 @@ def test_condition_in_brackets_gives_default_and_conditional_rule() -> None:
     assert (conditional.value, conditional.condition, conditional.condition_type) == (5.0, "liver metastases", "if")
 
 
+def test_bracketed_exception_names_its_case_before_the_analyte() -> None:
+    default, exception = rules_of("total bilirubin ≤ 1.5 x ULN (patients with Gilbert's syndrome total bilirubin "
+                                  "≤2.5 x ULN)")
+    assert (default.value, default.condition_type, default.condition) == (1.5, "unless", "Gilbert's syndrome")
+    assert (exception.value, exception.condition_type, exception.condition) == (2.5, "if", "Gilbert's syndrome")
+
+
 def test_if_no_condition_is_unless() -> None:
     text = ("Alanine aminotransferase (ALT) > 2.5 times the upper limit of normal (ULN) if no demonstrable liver "
             "metastases or > 5 times ULN in the presence of liver metastases")
@@ -118,6 +126,8 @@ def test_if_no_condition_is_unless() -> None:
         ("total bilirubin ≤ 3 × ULN in patients with Gilbert's syndrome", "if", "Gilbert's syndrome"),
         ("ALT ≤ 5 × ULN if liver metastases are present", "if", "liver metastases"),
         ("total bilirubin in patients with Gilbert's syndrome will be broaden to <3 × ULN", "if",
+         "Gilbert's syndrome"),
+        ("TBL ≥ 2 × ULN (except for cases of known Gilbert's syndrome) with elevation of ALP", "unless",
          "Gilbert's syndrome"),
     ],
 )
