@@ -36,6 +36,8 @@ def _resources(path: Path) -> list[tuple[int, dict]]:
         document = json.loads(text)
     except json.JSONDecodeError:
         document = None
+    if isinstance(document, list):  # a JSON array of resources
+        return [(i, r if isinstance(r, dict) else {"resourceType": "__unreadable__"}) for i, r in enumerate(document, 1)]
     if isinstance(document, dict):
         if document.get("resourceType") == "Bundle":
             entries = document.get("entry") or []

@@ -170,3 +170,10 @@ def test_sdtm_unknown_code_known_by_its_test_name(tmp_path):
     lab = read_lab_file(path)
     assert list(lab.table["analyte"]) == ["ALT", "ALT"] and list(lab.table["row"]) == [1, 3]
     assert [e.row for e in lab.errors] == [2] and "unknown test 'ZZZ'" in lab.errors[0].reason
+
+
+def test_fhir_json_array_of_resources(tmp_path):
+    path = tmp_path / "array.json"
+    path.write_text(json.dumps([_observation(1.1), _observation(2.0, subject="Patient/p2")]), encoding="utf-8")
+    lab = read_lab_file(path)
+    assert lab.format == "fhir" and list(lab.table["patient_id"]) == ["p1", "p2"]
