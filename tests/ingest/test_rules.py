@@ -149,8 +149,7 @@ def test_normal_range_phrases() -> None:
     low, high = rules_of("Thyroid-stimulating hormone (TSH) outside the normal range of the central laboratory")
     assert [(r.analyte, r.comparator.value, r.value, r.multiple_of) for r in (low, high)] == [
         ("TSH", "<", 1.0, "LLN"), ("TSH", ">", 1.0, "ULN")]
-    low, high = rules_of("potassium within normal limits")
-    assert [(r.comparator.value, r.multiple_of) for r in (low, high)] == [(">=", "LLN"), ("<=", "ULN")]
+    assert rules_of("restart when potassium is within the normal range") == []  # an instruction, not a limit
 
 
 def test_time_window() -> None:
