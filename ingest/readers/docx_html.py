@@ -34,6 +34,45 @@ def _use_packaged_spacy_model() -> None:
         tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE  # type: ignore[misc]
 
 
+def _roman(n: int) -> str:
+    numerals = [(10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+    out = ""
+    for value, numeral in numerals:
+        while n >= value:
+            out, n = out + numeral, n - value
+    return out
+
+
+def _number_ordered_lists(raw: bytes) -> str:
+    """Keep superscripts as "^9", and write each <ol> item's rendered number ("1.", "a.", "i.") into its text: a browser shows it, and the
+    criteria splitter needs the protocol's own labels, which partition_html would drop."""
+    import lxml.html
+
+    root = lxml.html.document_fromstring(raw)
+    for sup in root.iter("sup"):  # 10<sup>9</sup>/L would flatten to "109/L"
+        sup.text = "^" + (sup.text or "")
+    for ol in root.iter("ol"):
+        try:
+            number = int(ol.get("start", "1"))
+        except ValueError:
+            number = 1
+        style = ol.get("type", "1")
+        for li in ol:
+            if not isinstance(li.tag, str) or li.tag.lower() != "li":
+                continue
+            if style == "a":
+                label = chr(ord("a") + (number - 1) % 26)
+            elif style == "A":
+                label = chr(ord("A") + (number - 1) % 26)
+            elif style in ("i", "I"):
+                label = _roman(number) if style == "i" else _roman(number).upper()
+            else:
+                label = str(number)
+            li.text = f"{label}. " + (li.text or "")
+            number += 1
+    return lxml.html.tostring(root, encoding="unicode")
+
+
 def read_docx_or_html(path: Path, kind: str) -> ExtractedDocument:
     os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
     try:
@@ -45,7 +84,7 @@ def read_docx_or_html(path: Path, kind: str) -> ExtractedDocument:
         else:
             from unstructured.partition.html import partition_html
 
-            elements = partition_html(filename=str(path))
+            elements = partition_html(text=_number_ordered_lists(path.read_bytes()))
     except DocumentError:
         raise
     except Exception as exc:  # unstructured wraps zip/xml/lxml errors in many types

@@ -134,17 +134,20 @@ def test_docx_and_html_through_unstructured(tmp_path):
     html_path = tmp_path / "protocol.html"
     html_path.write_text(
         "<html><body><h1>Protocol NCT07654321 Version 4</h1><h2>4.1 Inclusion Criteria</h2>"
-        "<ul><li>Age &ge; 18 years.</li><li>Platelets &ge; 100 x 10<sup>9</sup>/L.</li></ul>"
+        "<ol><li>Age &ge; 18 years.</li><li>Adequate organ function:<ol type='a'>"
+        "<li>Platelets &ge; 100 x 10<sup>9</sup>/L.</li><li>ANC &ge; 1.5 x 10<sup>9</sup>/L</li></ol></li></ol>"
         "<h2>4.2 Exclusion Criteria</h2><ul><li>ALT &gt; 3 &times; ULN.</li></ul>"
         "<h2>4.3 Other</h2><p>Other text.</p></body></html>",
         encoding="utf-8",
     )
     protocol = parse_protocol(html_path)
     assert protocol.version == "4"
-    assert [(c.kind.value, c.label) for c in protocol.criteria] == [
-        ("inclusion", "•1"), ("inclusion", "•2"), ("exclusion", "•1")
+    # <ol> numbers as a browser renders them; <ul> items are bullets
+    assert [(c.kind.value, c.label, c.parent_label) for c in protocol.criteria] == [
+        ("inclusion", "1", None), ("inclusion", "2", None), ("inclusion", "2(a)", "2"), ("inclusion", "2(b)", "2"),
+        ("exclusion", "•1", None),
     ]
-    assert "10^9/L" in protocol.criteria[1].text
+    assert protocol.criteria[2].text == "a. Platelets ≥ 100 x 10^9/L."
 
 
 # ---------------------------------------------------------------- failures
