@@ -5,7 +5,8 @@ Two readings of TG-ONC-001 (both versions, each lab judged against the version i
   isolates batch screening + the exact engine from rule extraction; the agreement must be 100 %.
 - mode "parsed": the rules as ingest extracted them (end to end); disagreements point at extraction.
 
-run(mode="gold") -> dict(pairs, agree, agreement, disagreements[...], rows_in, rows_judged, errors, seconds).
+compare(mode="gold") -> dict(pairs, agree, agreement, missed_violations, confusion, disagreements[...], ...);
+run(fast) -> eval.result.SuiteResult for the eval harness (metrics agreement, missed_violations[, end_to_end_agreement]).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def with_gold_rules(protocol: Protocol) -> Protocol:
     return protocol.model_copy(update={"criteria": criteria})
 
 
-def run(mode: str = "gold", patients: int = 600, seed: int = 7, out_dir: Path | None = None) -> dict:
+def compare(mode: str = "gold", patients: int = 600, seed: int = 7, out_dir: Path | None = None) -> dict:
+    """Generate, screen and compare; the details as a dict (see module docstring)."""
     from ingest.patients import read_lab_file
     from reasoning.batch import screen
 
@@ -85,10 +87,12 @@ def run(mode: str = "gold", patients: int = 600, seed: int = 7, out_dir: Path | 
             expected = list(csv.DictReader(handle))
     label_of = {c.id: (p.version, c.kind.value, c.label) for p in versions for c in p.criteria}
     got = {(pid, *label_of[cid]): verdict for pid, _version, cid, verdict in result.pair_verdicts}
-    disagreements = []
+    disagreements, confusion = [], {}
     for row in expected:
         key = (row["patient_id"], row["version"], row["kind"], row["label"])
         verdict = got.get(key, "NOT JUDGED")
+        confusion.setdefault(row["expected"], {}).setdefault(verdict, 0)
+        confusion[row["expected"]][verdict] += 1
         if verdict != row["expected"]:
             disagreements.append({"patient_id": key[0], "version": key[1], "criterion": f"{key[2]} {key[3]}",
                                   "expected": row["expected"], "got": verdict})
@@ -96,7 +100,8 @@ def run(mode: str = "gold", patients: int = 600, seed: int = 7, out_dir: Path | 
     return {
         "mode": mode, "patients": patients, "seed": seed, "pairs": pairs, "agree": pairs - len(disagreements),
         "agreement": (pairs - len(disagreements)) / pairs if pairs else 0.0,
-        "expected_verdicts": dict(Counter(r["expected"] for r in expected)),
+        "missed_violations": sum(1 for d in disagreements if d["expected"] == "VIOLATES"),
+        "expected_verdicts": dict(Counter(r["expected"] for r in expected)), "confusion": confusion,
         "rows_in": result.rows_in, "rows_judged": result.rows_judged, "errors": len(result.errors),
         "out_of_scope": result.out_of_scope, "seconds": round(seconds, 3),
         "disagreement_kinds": dict(Counter(f"{d['criterion']} v{d['version']}: expected {d['expected']}, got {d['got']}"
@@ -105,8 +110,29 @@ def run(mode: str = "gold", patients: int = 600, seed: int = 7, out_dir: Path | 
     }
 
 
+def run(fast: bool = False):
+    """The eval-harness suite: agreement with the answer key (gold rules; must be 1.0) and, unless fast, the
+    end-to-end agreement with the rules as ingest parsed them (reported, no floor)."""
+    from eval.result import SuiteResult
+
+    details = compare("gold", patients=500 if fast else 600)
+    metrics = {"agreement": details["agreement"], "missed_violations": float(details["missed_violations"])}
+    misses = [f"{d['patient_id']} v{d['version']} {d['criterion']}: expected {d['expected']}, got {d['got']}"
+              for d in details["disagreements"]]
+    if not fast:
+        parsed = compare("parsed", patients=600)
+        metrics["end_to_end_agreement"] = parsed["agreement"]
+        misses += [f"(parsed rules) {kind}: {n}" for kind, n in parsed["disagreement_kinds"].items()]
+    return SuiteResult(
+        suite="screening", metrics=metrics,
+        counts={"patients": details["patients"], "pairs": details["pairs"], "rows": details["rows_in"],
+                "rows_judged": details["rows_judged"]},
+        misses=misses, confusion=details["confusion"],
+    )
+
+
 if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(run(sys.argv[1] if len(sys.argv) > 1 else "gold"), indent=1))
+    print(json.dumps(compare(sys.argv[1] if len(sys.argv) > 1 else "gold"), indent=1))

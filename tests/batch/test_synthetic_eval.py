@@ -29,9 +29,10 @@ def test_generator_is_seeded_and_covers_units_and_thresholds(tmp_path):
 
 @pytest.mark.slow
 def test_screening_agrees_100_percent_with_known_answers():
-    from eval.screening_eval import run
+    from eval.screening_eval import compare
 
-    report = run(mode="gold", patients=600, seed=7)
+    report = compare(mode="gold", patients=600, seed=7)
     assert report["pairs"] > 4000 and report["rows_judged"] == report["rows_in"]
     assert report["disagreements"] == [], report["disagreement_kinds"]
-    assert report["agreement"] == 1.0
+    assert report["agreement"] == 1.0 and report["missed_violations"] == 0
+    assert report["expected_verdicts"]["VIOLATES"] > 1000 and report["expected_verdicts"]["INDETERMINATE"] > 100
