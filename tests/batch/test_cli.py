@@ -124,3 +124,9 @@ def test_external_range_supplied_with_ranges(cdisc, tmp_path):
     assert len(deviations) == counts.get("VIOLATES", 0)
     assert all(any("Lilly Reference Range III" in n for n in f["finding"]["notes"]) for f in deviations)
     assert "criteria no lab value decides (not judged)" in result.output
+
+
+def test_llm_without_a_configured_server_is_a_clear_error(write_csv, tiny_ti, monkeypatch):
+    monkeypatch.delenv("TRIALGUARD_LLM_URL", raising=False)
+    result = _screen(write_csv(CLEAN), "--protocol", tiny_ti, "--llm")
+    assert result.exit_code == 2 and "TRIALGUARD_LLM_URL" in result.output
