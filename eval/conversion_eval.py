@@ -1,7 +1,9 @@
 """Unit conversion against the real CDISC Pilot 01 labs: LBORRES in LBORRESU -> LBSTRESU must equal LBSTRESN.
 
 Each (test, original unit, standard unit) group converts with one vectorized call; a row agrees when it is within
-1 % of the file's value or within the file's own rounding (half a unit of its last printed decimal).
+1 % of the file's value or within the file's own rounding (half a unit of its last printed decimal). Rows with no
+unit on either side (pH, specific gravity, ordinal grades) have nothing to convert: labs must refuse to invent a
+unit for them, and the standard value must equal the original.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from eval.result import SuiteResult
 from labs.errors import TrialGuardError
 
 CDISC_LB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "labs" / "cdisc_pilot01" / "csv" / "sdtm_lb.csv"
+
+
+NO_UNIT = {"NO UNITS", ""}
 
 
 def _decimals(text: pd.Series) -> np.ndarray:
@@ -33,11 +38,20 @@ def run(fast: bool = False, path: Path = CDISC_LB) -> SuiteResult:
     agreed, total, misses = 0, 0, []
     for (test, from_unit, to_unit), group in rows.groupby(["LBTESTCD", "LBORRESU", "LBSTRESU"], sort=True):
         total += len(group)
-        try:
-            got = np.asarray(labs.convert(group["orig"].to_numpy(), from_unit, to_unit, analyte=test), dtype=float)
-        except TrialGuardError as exc:
-            misses.append(f"{test} {from_unit!r} -> {to_unit!r}: {len(group)} rows not converted: {exc}")
-            continue
+        if from_unit.strip().upper() in NO_UNIT and not to_unit.strip():
+            try:
+                labs.convert(1.0, from_unit or None, None, analyte=test)
+            except TrialGuardError:
+                got = group["orig"].to_numpy()
+            else:
+                misses.append(f"{test}: {len(group)} rows converted although no unit was given")
+                continue
+        else:
+            try:
+                got = np.asarray(labs.convert(group["orig"].to_numpy(), from_unit, to_unit, analyte=test), dtype=float)
+            except TrialGuardError as exc:
+                misses.append(f"{test} {from_unit!r} -> {to_unit!r}: {len(group)} rows not converted: {exc}")
+                continue
         expected = group["std"].to_numpy()
         # The file rounds the standard value; accept 1 % or half a unit of the last printed digit.
         tolerance = np.maximum(0.01 * np.abs(expected), 0.5 * 10.0 ** -_decimals(group["LBSTRESN"]))

@@ -19,12 +19,12 @@ from eval.result import SuiteResult
 
 SUITES: dict[str, str] = {
     "conversion": "eval.conversion_eval:run",
-    "rule_extraction": "eval.rule_extraction:run",
+    "rule_extraction": "eval.suites:rule_extraction",
     "retrieval": "eval.retrieval_eval:run",
-    "verdicts": "eval.verdict_eval:run",
-    "screening": "eval.screening_eval:run",
-    "overrides": "eval.override_eval:run",
-    "llm": "eval.llm_eval:run",  # runs only when TRIALGUARD_LLM_URL is set
+    "verdicts": "eval.suites:verdicts",
+    "screening": "eval.suites:screening",
+    "overrides": "eval.suites:overrides",
+    "llm": "eval.suites:llm",  # runs only when TRIALGUARD_LLM_URL is set
 }
 OPTIONAL = {"llm", "overrides"}
 
