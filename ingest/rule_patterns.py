@@ -38,7 +38,6 @@ class RulePatterns(BaseModel):
     sex_words: dict[Literal["F", "M"], list[str]]
     window_units: dict[str, int]
     window_relations: list[str]
-    link_words: list[str]
     negation_cues: list[str]
     not_analyte_names: list[str] = []
     count_words: list[str] = []
@@ -46,7 +45,7 @@ class RulePatterns(BaseModel):
     normal_range_phrases: dict[Literal["outside", "within"], list[str]] = {}
 
     @field_validator("uln_phrases", "lln_phrases", "limit_qualifiers", "condition_stops", "condition_fillers",
-                     "window_relations", "link_words", "negation_cues")
+                     "window_relations", "negation_cues")
     @classmethod
     def _phrases(cls, value: list[str], info) -> list[str]:
         return _non_empty(value, info.field_name)

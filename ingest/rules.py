@@ -45,14 +45,17 @@ _NUMBER = (
 _NUMBER_RE = re.compile(_NUMBER)
 # "x 10^9/L", "x10^9/L", "× 10⁹/L", "x 109/L" (flattened superscript), "10 9/L", "x 10E9/L"
 _SCIENTIFIC_RE = re.compile(
-    r"\s*(?:[x×X\*·]\s*)?10\s*(?:\^|\*\*|[eE])?\s*([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}|\d{1,2})(?=\s*(?:/|cells?\b|per\b))"
+    r"\s*(?:[x×X\*·]\s*)?10\s*(?:\^|\*\*|[eE])?\s*([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}|\d{1,2})"
+    r"(?=\s*(?:/|cells?\b|per\b))"
 )
 _RANGE_JOIN = r"\s*(?:-|–|—|‐|to|and|through)\s*"
 _SENTENCE_END_RE = re.compile(r"[;]|(?<!\b[A-Za-z])\.(?=\s+[A-Z(\[])|\n\s*\n")  # "i.e. <" is no sentence end
 _UNIT_TOKEN_RE = re.compile(r"(?:[^\s,;()\[\]]|(?<=\d),(?=\d))+")  # "ml/min/1,73 m2" keeps its decimal comma
 _WINDOW_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                         "nine": 9, "ten": 10, "fourteen": 14, "twenty-one": 21, "twenty-eight": 28, "thirty": 30}
-_UNIT_ALIASES = {"elements": "cells", "cubic mm": "mm3", "cu mm": "mm3", "cubic millimeter": "mm3", "gm": "g", "gms": "g", "grams": "g", "mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3", "cumm": "mm3",
+_UNIT_ALIASES = {"elements": "cells", "cubic mm": "mm3", "cu mm": "mm3", "cubic millimeter": "mm3", "gm": "g",
+                 "gms": "g", "grams": "g", "mcl": "µL", "mcL": "µL", "microl": "µL", "microL": "µL", "mmc": "mm3",
+                 "cumm": "mm3",
                  "gm/dl": "g/dL", "gm/dL": "g/dL", "gms/dl": "g/dL", "mM": "mmol/L", "mn": "min", "cels": "cells"}
 # English words pint would read as units ("at" = technical atmosphere, "in" = inch, "h" = hour is fine).
 _NOT_UNITS = {"at", "in", "on", "of", "or", "and", "to", "for", "if", "the", "a", "an", "as", "by", "is", "are",
@@ -116,7 +119,8 @@ class _Grammar:
             for phrase in phrases:
                 self.comparator_of[_norm_phrase(phrase)] = Comparator(symbol)
         self.comparator_re = re.compile(
-            r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of_phrases())) + r")"
+            r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of))
+            + r")"
             r"(?:\s*(?:to|of|than|:))?(?:\s*\((?:[<>=≤≥/_]{1,3})\))?\s*"
             r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
             re.IGNORECASE,
@@ -165,7 +169,6 @@ class _Grammar:
             r"(?P<rel>" + phrase_regex(patterns.window_relations) + r")\s+(?P<anchor>[^.;:,()\n<>=≤≥]{2,60})",
             re.IGNORECASE,
         )
-        self.link_words = {w.lower() for w in patterns.link_words}
         self.count_words = {w.lower() for w in patterns.count_words}
         self.normal_range_of = {}
         for side, phrases in patterns.normal_range_phrases.items():
@@ -175,9 +178,6 @@ class _Grammar:
         self.normal_range_re = re.compile(
             "(" + phrase_regex(list(self.normal_range_of) or ["(?!x)x"]) + ")", re.IGNORECASE)
         self._build_analyte_regexes()
-
-    def comparator_of_phrases(self):
-        return self.comparator_of.keys()
 
     def _limit_alternation(self) -> str:
         # No boundary before the limit name: "2.5xULN" glues the factor to it.
