@@ -217,3 +217,21 @@ def test_never_crashes_on_lab_flavoured_noise(text: str) -> None:
 def test_never_crashes_on_arbitrary_text(text: str) -> None:
     for rule in extract_rules(text):
         assert text[rule.start:rule.end] == rule.quote
+
+
+def test_rule_patterns_are_validated_on_load(tmp_path) -> None:
+    from ingest.rule_patterns import PATTERNS_FILE, load_patterns
+    from labs.errors import ConfigError
+
+    assert load_patterns().comparators["<="]  # the shipped file loads
+    broken = tmp_path / "patterns.yaml"
+    broken.write_text(PATTERNS_FILE.read_text(encoding="utf-8").replace("comparators:", "comparatorz:", 1),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"(?s)patterns.yaml.*comparatorz"):
+        load_patterns(broken)
+    empty_phrase = tmp_path / "empty.yaml"
+    empty_phrase.write_text(PATTERNS_FILE.read_text(encoding="utf-8").replace('uln_phrases: ["ULN",',
+                                                                              'uln_phrases: ["",', 1),
+                            encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"(?s)empty.yaml.*uln_phrases"):
+        load_patterns(empty_phrase)
