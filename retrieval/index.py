@@ -30,6 +30,7 @@ from retrieval.store import DENSE, SPARSE, ensure_criteria_collection, ensure_ma
 
 POINT_NAMESPACE = uuid.UUID("5f1d7a52-3c1e-4b8e-9a57-0c7e6b1f7d11")
 UPSERT_BATCH = 128
+INDEX_SCHEMA = 2  # bump when the point payload changes: versions ingested under another schema are re-ingested
 HYBRID_PREFETCH = 40  # candidates each of dense and sparse hand to RRF fusion
 RELATED_ANALYTES_FILE = Path(__file__).with_name("related_analytes.yaml")
 Progress = Callable[[int, int], None]  # (done, total)
@@ -37,6 +38,11 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 def point_id(criterion_id: str, sha256: str) -> str:
     return str(uuid.uuid5(POINT_NAMESPACE, f"{criterion_id}|{sha256}"))
+
+
+def version_key(protocol_id: str, version: str, sha256: str) -> str:
+    """One keyword that scopes a search to one file of one version (one filter condition instead of three)."""
+    return f"{protocol_id}|{version}|{sha256}"
 
 
 def manifest_id(protocol_id: str, version: str) -> str:
@@ -109,6 +115,7 @@ class ProtocolIndex:
         self._cache: dict[tuple, list[Candidate]] = {}
         self._protocols: dict[tuple[str, str, str], Protocol] = {}
         self._manifests: list[ProtocolVersionInfo] | None = None
+        self._query_vectors: dict[str, list[float]] = {}
 
     # ---- ingest -------------------------------------------------------------------------------------------
 
@@ -120,6 +127,7 @@ class ProtocolIndex:
             and existing.complete
             and existing.sha256 == protocol.sha256
             and existing.embedding_model == self.embedder.model_name
+            and existing.index_schema == INDEX_SCHEMA
         ):
             return IngestResult(
                 protocol_id=protocol.protocol_id, version=protocol.version, sha256=protocol.sha256,
@@ -178,6 +186,7 @@ class ProtocolIndex:
             effective_date=protocol.effective_date.isoformat() if protocol.effective_date else None,
             sha256=protocol.sha256,
             section=criterion.section_title,
+            version_key=version_key(protocol.protocol_id, protocol.version, protocol.sha256),
         )
         return payload
 
@@ -191,6 +200,7 @@ class ProtocolIndex:
             title=protocol.title, source_file=protocol.source_file, sha256=protocol.sha256, complete=complete,
             criteria_count=len(protocol.criteria) - context, context_count=context, counts_by_kind=by_kind,
             rules_count=sum(len(c.rules) for c in protocol.criteria), embedding_model=self.embedder.model_name,
+            index_schema=INDEX_SCHEMA,
             ingested_at=dt.datetime.now(dt.timezone.utc),
         )
         payload = info.model_dump(mode="json")
@@ -345,24 +355,30 @@ class ProtocolIndex:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        scope = [_match("protocol_id", protocol_id), _match("version", version), _match("sha256", info.sha256)]
-        if kind_values:
-            scope.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(kind_values))))
         codes = self.related_analytes(analyte)
+        criteria = self.protocol(protocol_id, version).criteria
+        if kind_values:
+            criteria = [c for c in criteria if c.kind.value in kind_values]
         found: dict[str, Candidate] = {}
 
-        # 1. exact: every criterion whose parsed rules name the analyte or one derived from it
-        for record in self._scroll(models.Filter(must=[*scope, _any("analytes", codes)])):
-            criterion = _criterion(record.payload)
-            named = [c for c in codes if c in record.payload.get("analytes", [])]
-            found[criterion.id] = Candidate(
-                criterion=criterion, score=1.0, why=[f"rule on {c}" for c in named], analytes=[analyte]
-            )
+        # 1. exact: every criterion whose parsed rules name the analyte or one derived from it. The version's
+        #    criteria are the payloads of its points, held in memory with its manifest: matching them here is
+        #    the same exact test as a payload filter on `analytes`, without a filtered scan per query
+        #    (embedded Qdrant evaluates filters point by point in Python).
+        for criterion in criteria:
+            named = [code for code in codes if code in criterion.analytes]
+            if named:
+                found[criterion.id] = Candidate(
+                    criterion=criterion, score=1.0, why=[f"rule on {c}" for c in named], analytes=[analyte]
+                )
 
         # 2. context segments that rule-matched criteria point to, and criteria that point to rule-matched
         #    context segments ("adequate hepatic function as defined in Table 4")
-        self._follow_references(found, scope, analyte)
+        self._follow_references(found, criteria, analyte)
 
+        scope = [_match("version_key", version_key(protocol_id, version, info.sha256))]
+        if kind_values:
+            scope.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(kind_values))))
         # 3. hybrid: clauses that concern the analyte without a rule the parser could read
         text = query_text(analyte)
         hits = self._hybrid(text, models.Filter(must=scope), top_k + len(found))
@@ -385,40 +401,36 @@ class ProtocolIndex:
             self._cache[key] = result
         return result
 
-    def _follow_references(self, found: dict[str, Candidate], scope: list, analyte: str) -> None:
+    @staticmethod
+    def _follow_references(found: dict[str, Candidate], criteria: Sequence[Criterion], analyte: str) -> None:
         matched = list(found.values())
         wanted_labels = {ref for c in matched for ref in c.criterion.refers_to}
         context_labels = {c.criterion.label for c in matched if c.criterion.kind == CriterionKind.CONTEXT}
-        conditions = []
-        if wanted_labels:
-            conditions.append(
-                models.Filter(must=[_any("label", sorted(wanted_labels)), _match("kind", CriterionKind.CONTEXT.value)])
-            )
-        if context_labels:
-            conditions.append(models.Filter(must=[_any("refers_to", sorted(context_labels))]))
-        if not conditions:
+        if not wanted_labels and not context_labels:
             return
-        for record in self._scroll(models.Filter(must=scope, should=conditions)):
-            criterion = _criterion(record.payload)
+        for criterion in criteria:
             if criterion.id in found:
                 continue
             if criterion.kind == CriterionKind.CONTEXT and criterion.label in wanted_labels:
                 why = f"{criterion.label} is referred to by a rule on {analyte}"
-            else:
+            elif set(criterion.refers_to) & context_labels:
                 why = f"refers to {', '.join(sorted(set(criterion.refers_to) & context_labels))} (rule on {analyte})"
+            else:
+                continue
             found[criterion.id] = Candidate(criterion=criterion, score=0.9, why=[why], analytes=[analyte])
 
     def _hybrid(self, text: str, scope: models.Filter, limit: int) -> list[models.ScoredPoint]:
         with self._lock:
-            dense = self.embedder.embed_one(text)
+            dense = self._query_vectors.get(text)
+            if dense is None:  # one vector per analyte query text: a few dozen in all
+                dense = self._query_vectors[text] = self.embedder.embed_one(text)
             response = self.client.query_points(
                 self.collection,
                 prefetch=[
                     models.Prefetch(query=dense, using=DENSE, filter=scope, limit=HYBRID_PREFETCH),
                     models.Prefetch(query=sparse_vector(text), using=SPARSE, filter=scope, limit=HYBRID_PREFETCH),
                 ],
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
-                query_filter=scope,
+                query=models.FusionQuery(fusion=models.Fusion.RRF),  # prefetches are already filtered
                 limit=limit,
                 with_payload=True,
             )

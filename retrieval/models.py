@@ -37,6 +37,7 @@ class ProtocolVersionInfo(BaseModel):
     counts_by_kind: dict[str, int] = Field(default_factory=dict)
     rules_count: int = 0
     embedding_model: str
+    index_schema: int = 1
     ingested_at: dt.datetime
 
 

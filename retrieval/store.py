@@ -16,7 +16,7 @@ DENSE = "dense"
 SPARSE = "sparse"
 
 # Fields searches filter on; a server builds indexes for them (embedded mode ignores payload indexes).
-KEYWORD_FIELDS = ("protocol_id", "version", "sha256", "kind", "analytes", "label", "refers_to")
+KEYWORD_FIELDS = ("version_key", "protocol_id", "version", "sha256", "kind", "analytes", "label", "refers_to")
 
 
 def make_client(
