@@ -150,6 +150,26 @@ def test_docx_and_html_through_unstructured(tmp_path):
     assert protocol.criteria[2].text == "a. Platelets ≥ 100 x 10^9/L."
 
 
+@pytest.mark.slow
+def test_docx_automatic_numbering_keeps_the_rendered_labels(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("4.1 Inclusion Criteria", 2)
+    document.add_paragraph("Age ≥ 18 years.", style="List Number")
+    document.add_paragraph("Adequate blood counts:", style="List Number")
+    document.add_paragraph("ANC ≥ 1.5 × 10⁹/L", style="List Bullet 2")
+    document.add_heading("4.2 Exclusion Criteria", 2)
+    document.add_paragraph("Pregnancy.", style="List Bullet")
+    path = tmp_path / "auto_numbered.docx"
+    document.save(str(path))
+    protocol = parse_protocol(path)
+    assert [(c.kind.value, c.label, c.parent_label) for c in protocol.criteria] == [
+        ("inclusion", "1", None), ("inclusion", "2", None), ("inclusion", "2•1", "2"), ("exclusion", "•1", None)
+    ]
+    assert protocol.criteria[2].text == "• ANC ≥ 1.5 × 10^9/L"
+
+
 # ---------------------------------------------------------------- failures
 
 
