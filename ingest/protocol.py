@@ -175,7 +175,7 @@ def _criterion(
         text=stripped,
         char_start=item.start,
         char_end=end,
-        rules=_rules(stripped, item),
+        rules=_rules(stripped, item, _head_of(item.parent, full_text) if item.parent else None),
         refers_to=sorted(set(_REFERENCE.findall(stripped))),
     )
 
@@ -237,13 +237,23 @@ def _last_line(item: Item) -> Line:
     return item.lines[-1]
 
 
-def _rules(text: str, item: Item) -> list[LabRule]:
-    """Rules of the criterion's own words: thresholds inside a sub-item belong to that sub-item only."""
+def _head_of(item: Item, full_text: str) -> str:
+    """A list item's own lead-in, before its first sub-item ("[3] Have HbA1c meeting the following criteria:")."""
+    end = item.children[0].start if item.children else item.end
+    return full_text[item.start : end].strip()
+
+
+def _rules(text: str, item: Item, context: str | None) -> list[LabRule]:
+    """Rules of the criterion's own words: thresholds inside a sub-item belong to that sub-item only.
+
+    A sub-item is read with its parent's lead-in as context, so "[3a] ... ≥7.0% to ≤10.0%" under "[3] Have
+    HbA1c meeting the following criteria:" is an HbA1c rule.
+    """
     global _extract_rules
     if _extract_rules is None or not text.strip():
         return []
     try:
-        rules = _extract_rules(text)
+        rules = _extract_rules(text, context=context) if context else _extract_rules(text)
     except (ImportError, AttributeError, NotImplementedError) as exc:  # a dependency not yet in place
         _log.warning("lab-rule extraction unavailable (%s); criteria are parsed without rules", exc)
         _extract_rules = None
