@@ -75,7 +75,9 @@ _C1_GE = re.compile(r"\x95(?=\s?[\d.])")
 _C1_LE = re.compile(r"(?<=[\s(])\x94(?=\w)")
 _C1_MICRO = re.compile(r"\x97(?=(?:m|g|L|l|mol|IU)\b)")
 _C1_BULLET = re.compile(r"(?m)^[ ]*[\x95\x9f\x81\x8f]\s")
-_WINGDINGS_X_BULLET = re.compile(r"(?m)^x[ ]+(?=[A-Z(\"“])")  # Wingdings bullet extracted as the letter x
+# A Wingdings bullet extracted as the letter x: "x Absolute neutrophil count". Not after a line ending in a
+# number ("ALT > 3\nx ULN" is a multiplication) and not before an all-capitals word.
+_WINGDINGS_X_BULLET = re.compile(r"(?m)(?<![0-9]\n)^x[ ]+(?=[A-Z][a-z]|[(\"“])")
 _RUNS_OF_SPACES = re.compile(r"[ ]{2,}")
 _TRAILING_SPACE = re.compile(r"(?m)[ ]+$")
 _LEADING_SPACE = re.compile(r"(?m)^[ ]+")

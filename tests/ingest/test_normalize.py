@@ -24,6 +24,8 @@ from ingest.readers.models import ExtractedDocument, ExtractedPage
         ("ALT\u00a0>\u00a03\u2009×\u2009ULN", "ALT > 3 × ULN"),  # no-break and thin spaces
         ("\uf0b7 Haemoglobin <90 g/L", "• Haemoglobin <90 g/L"),  # Symbol-font bullet
         ("x Absolute neutrophil count", "• Absolute neutrophil count"),  # Wingdings bullet read as "x"
+        ("ALT > 3\nx ULN", "ALT > 3\nx ULN"),  # a wrapped multiplication is no bullet
+        ("total bilirubin > 1.5\nx Upper limit", "total bilirubin > 1.5\nx Upper limit"),
         ("short term use (\uf0a3 14 days)", "short term use (≤ 14 days)"),  # Symbol-font ≤
         ("measured at baseline as \x9510 mm", "measured at baseline as ≥10 mm"),  # subset font ≥
         ("resolve to \x94CTCAE grade 1", "resolve to ≤CTCAE grade 1"),  # subset font ≤
