@@ -164,7 +164,10 @@ def _normalise(text: str) -> str:
     text = re.sub(r"^[x*]\s*(?=10\^)", "", text)
     if text.startswith("/"):
         text = "1" + text
-    text = text.replace("percent", "%").replace(" ", "*")
+    text = text.replace("percent", "%").replace(" ", "*").replace("**", "^")
+    # pint evaluates powers exactly: 10^9^9 would be a 387-million-digit integer. Allow one small integer power.
+    if any(not re.match(r"[-+]?\d{1,2}(?![\d.^(])", text[m.end():]) for m in re.finditer(r"\^", text)):
+        raise UnitError(f"unit {raw!r} has a power that is not a small whole number")
     if _AMBIGUOUS_PRODUCT.search(_strip_groups(text)):
         raise UnitError(
             f"unit {raw!r} is ambiguous: is what follows '/' all in the denominator? write it with parentheses, "
