@@ -20,8 +20,8 @@ from reasoning.models import Assessment
 LLM_VERDICTS = ["MEETS", "VIOLATES", "INDETERMINATE", "NOT_APPLICABLE"]
 MAX_CRITERIA = 6  # criteria shown to the model per request (the most decisive first)
 MAX_CRITERION_CHARS = 700
-QUOTE_MAX = 160
-RATIONALE_MAX = 160
+QUOTE_MAX = 120
+RATIONALE_MAX = 100
 
 SYSTEM = (
     "You check clinical-trial lab values against protocol eligibility and safety criteria.\n"
@@ -79,8 +79,9 @@ def answer_schema(criterion_ids: list[str]) -> dict[str, Any]:
 
 
 def max_tokens_for(n_criteria: int) -> int:
-    """Room for every bounded field: ~ (quote + rationale)/3 tokens per finding, plus JSON punctuation."""
-    return 60 + n_criteria * ((QUOTE_MAX + RATIONALE_MAX) // 3 + 40)
+    """Room for every bounded field even at one token per character (a small model's odd strings do that),
+    plus ids and JSON punctuation, so constrained output is never cut off mid-JSON."""
+    return 80 + n_criteria * (QUOTE_MAX + RATIONALE_MAX + 60)
 
 
 def select_for_llm(assessment: Assessment) -> list[str]:

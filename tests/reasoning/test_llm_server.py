@@ -19,7 +19,7 @@ from llm_servers import free_port
 from reasoning.assess import Assessor
 from reasoning.llm import LLMClient
 from reasoning.models import OverallVerdict, Verdict
-from reasoning.prompts import LLMAnswer, answer_schema, build_messages
+from reasoning.prompts import LLMAnswer, answer_schema, build_messages, max_tokens_for
 from reasoning.verify import apply_llm_answer, review_with_llm
 from reasoning.evaluate import find_quote
 from test_llm_faults import engine_assessment
@@ -83,7 +83,7 @@ def test_schema_bound_answer_and_citations_checked(llm):
     a, proto = engine_assessment()
     ids = [c.id for c in proto.criteria]
     schema = answer_schema(ids)
-    data = llm.chat_json(build_messages(a, proto.criteria), schema, max_tokens=220)
+    data = llm.chat_json(build_messages(a, proto.criteria), schema, max_tokens=max_tokens_for(len(ids)))
     jsonschema.validate(data, schema)  # the server's constrained decoding kept to the schema
     answer = LLMAnswer.model_validate(data)
     merged = apply_llm_answer(a, answer, {c.id: c for c in proto.criteria}, ids, MODEL_NAME)
@@ -110,7 +110,7 @@ def test_disagreement_becomes_needs_review(llm):
     meets_id = [f.criterion_id for f in a.findings if f.verdict is Verdict.MEETS][0]
     schema = answer_schema([meets_id])
     schema["properties"]["findings"]["items"]["properties"]["verdict"]["enum"] = ["VIOLATES"]
-    data = llm.chat_json(build_messages(a, [crit[meets_id]]), schema, max_tokens=200)
+    data = llm.chat_json(build_messages(a, [crit[meets_id]]), schema, max_tokens=max_tokens_for(1))
     answer = LLMAnswer.model_validate(data)
     assert answer.findings and all(item.verdict == "VIOLATES" for item in answer.findings)
     merged = apply_llm_answer(a, answer, {meets_id: crit[meets_id]}, [meets_id], MODEL_NAME)
