@@ -85,9 +85,37 @@ def find_effective_date(head: str) -> dt.date | None:
     return None
 
 
+_TITLE_WORDS = re.compile(r"\b(?:phase|study|trial|randomi[sz]ed)\b", re.IGNORECASE)
+
+
+_TITLE_PREFIX = re.compile(r"^(?:•\s*)?(?:Document|Study|Protocol|Official)\s+title\s*:\s*", re.IGNORECASE)
+
+
+def _title_case(line: str) -> bool:
+    words = [w for w in line.split() if len(w) >= 4 and w[0].isalpha()]
+    return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
 def find_title(head: str) -> str | None:
-    for line in head.split("\n"):
-        line = line.strip()
+    """The study's title: a line labelled "Title:", else the first long Title Case line that names a phase,
+    study or trial (with its continuation lines), else the first substantial line."""
+    raw = [line.strip() for line in head.split("\n")]
+    for line in raw:
+        labelled = _TITLE_PREFIX.match(line)
+        if labelled and len(line) - labelled.end() >= 20:
+            return line[labelled.end() :][:300]
+    for k, line in enumerate(raw):
+        if (
+            len(line) >= 40 and _TITLE_WORDS.search(line) and _title_case(line)
+            and not line.endswith(":") and "...." not in line and line.count("|") < 2
+        ):
+            parts = [line]
+            for nxt in raw[k + 1 : k + 4]:
+                if not nxt or len(nxt) < 15 or ":" in nxt or _NCT.fullmatch(nxt) or not _title_case(nxt):
+                    break
+                parts.append(nxt)
+            return " ".join(parts)[:300]
+    for line in raw:
         if len(line) >= 20 and not _NCT.fullmatch(line):
             return line[:300]
     return None

@@ -46,3 +46,13 @@ def test_protocol_id_prefers_the_file_name_then_the_text_then_the_stem():
     assert find_protocol_id("NCT02151981_Prot_000.pdf", "see NCT99999999") == "NCT02151981"
     assert find_protocol_id("protocol.pdf", "registered as NCT06158269 in 2023") == "NCT06158269"
     assert find_protocol_id("TG ONC 001.pdf", "no id") == "TG_ONC_001"
+
+
+def test_title_prefers_a_labelled_line_then_a_title_case_study_line():
+    from ingest.metadata import find_title
+
+    assert find_title("Version 1\nStudy title: The Feasibility of Virtual Reality Rehabilitation\nmore") == (
+        "The Feasibility of Virtual Reality Rehabilitation"
+    )
+    head = "Protocol: D5160C00007\nA Phase III, Double-Blind, Randomised Study of Drug X\nversus Placebo in Adults"
+    assert find_title(head) == "A Phase III, Double-Blind, Randomised Study of Drug X"
