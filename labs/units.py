@@ -80,7 +80,7 @@ _LEXICON = {
     "millisecond": "ms", "milliseconds": "ms", "min": "min", "mins": "min", "minute": "min", "minutes": "min",
     "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "d": "d", "day": "d", "days": "d",
     # length, pressure
-    "m": "m", "cm": "cm", "mm": "mm", "um": "um", "nm": "nm", "mmhg": "mmHg", "kpa": "kPa", "qm": "m^2",
+    "m": "m", "cm": "cm", "cumm": "mm^3", "cmm": "mm^3", "mm": "mm", "um": "um", "nm": "nm", "mmhg": "mmHg", "kpa": "kPa", "qm": "m^2",
     # counts
     "cell": "cell", "cells": "cell", "zellen": "cell", "copy": "copy", "copies": "copy", "kopien": "copy",
     "count": "count",
@@ -99,13 +99,24 @@ _BSA = re.compile(
 )
 _BSA_ANNOTATED = re.compile(r"\{\s*1[.,]73[^{}]*\}")
 # x10^9, ×10⁹, 10*9 (UCUM), 10E9, 10e9, 10**9 — a power of ten that scales the unit.
-_POWER_OF_TEN = re.compile(r"(?:^|(?<=[\s(/*]))[x×*]?\s*10\s*(?:\^|\*\*|\*|[eE])\s*([-+]?\d{1,2})")
+_POWER_OF_TEN = re.compile(
+    r"(?:^|(?<=[\s(/*]))[xX×*]?\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?\s*([-+]?\d{1,2})(?!\d)\s*\)?|^[xX]?\s*10\s*\(\s*([-+]?\d{1,2})\s*\)"
+)
+_E_NOTATION = re.compile(r"^\s*1?\s*[eE]\s*\+?(\d{1,2})(?=\s*/)")  # 1e9/L, E9/L
 # "x 109/L": a superscript flattened by a PDF (means 10^9). Only with the x and only for 3, 6, 9, 12.
-_FLATTENED_POWER = re.compile(r"^[x×]\s*10(3|6|9|12)\s*(?=/|\s|$|[A-Za-z])")
+_FLATTENED_POWER = re.compile(r"^(?:[xX×]\s*10\s*(3|6|9|12)|10\s+(3|6|9|12))\s*(?=/|\s|$|[A-Za-z])")
 _WORD = re.compile(r"(?<![\d.])[A-Za-z_][A-Za-z_0-9]*")
 _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(\d)")
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[A-Za-z])")
 _UCUM_DOT = re.compile(r"(?<=[A-Za-z0-9\])])\.(?=[A-Za-z\[(])")
+# Every word of a normalised unit must be one of these: pint also knows "in" (inch), "at" (atmosphere) and "a"
+# (year), which in a sentence are words, not units.
+_PREFIXES = ("", "f", "p", "n", "u", "m", "c", "d", "k")
+_LAB_WORDS = frozenset(
+    [prefix + base for prefix in _PREFIXES for base in ("g", "L", "mol", "Eq", "U", "IU", "kat", "m", "Pa", "s")]
+    + ["min", "h", "d", "wk", "week", "weeks", "month", "months", "year", "years", "mmHg", "cell", "copy",
+       "count", "percent", "permille", "bsa_1_73"]
+)
 _AMBIGUOUS_PRODUCT = re.compile(r"/[^*]*\*")  # a/b*c: (a/b)*c by arithmetic, a/(b*c) as labs often mean
 _NO_UNIT = {"", "no units", "none", "n/a", "na", "nan", "null", "-", "--"}
 
@@ -136,8 +147,10 @@ def _normalise(text: str) -> str:
     text = text.replace("[", "").replace("]", "")
     text = _UCUM_DOT.sub("*", text)
     text = text.strip()
-    text = _FLATTENED_POWER.sub(lambda m: f"10^{m.group(1)} ", text)
-    text = _POWER_OF_TEN.sub(lambda m: f" 10^{int(m.group(1))} ", text)
+    text = re.sub(r"[.,;:]+$", "", text).strip()  # sentence punctuation after a unit is not part of it
+    text = _E_NOTATION.sub(lambda m: f"10^{int(m.group(1))} ", text)
+    text = _FLATTENED_POWER.sub(lambda m: f"10^{m.group(1) or m.group(2)} ", text)
+    text = _POWER_OF_TEN.sub(lambda m: f" 10^{int(m.group(1) or m.group(2))} ", text)
     # "/24h" is "per 24 hours": the number belongs to the divisor, never (x/24)*h
     text = re.sub(r"/\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+\d?)", r"/(\1 \2)", text)
     text = _LETTER_DIGIT.sub(r"^\1", text)  # mm3 -> mm^3, m2 -> m^2
@@ -168,6 +181,9 @@ def _normalise(text: str) -> str:
     # pint evaluates powers exactly: 10^9^9 would be a 387-million-digit integer. Allow one small integer power.
     if any(not re.match(r"[-+]?\d{1,2}(?![\d.^(])", text[m.end():]) for m in re.finditer(r"\^", text)):
         raise UnitError(f"unit {raw!r} has a power that is not a small whole number")
+    for token in re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text):
+        if token not in _LAB_WORDS:
+            raise UnitError(f"unknown unit {raw!r}: {token!r} is not a lab unit (read as {text!r})")
     if _AMBIGUOUS_PRODUCT.search(_strip_groups(text)):
         raise UnitError(
             f"unit {raw!r} is ambiguous: is what follows '/' all in the denominator? write it with parentheses, "
@@ -217,13 +233,14 @@ def parse_unit(text: str | None) -> str:
         raise UnitError(f"unit text too long to be a unit ({len(text)} characters): {text[:40]!r}...")
     try:
         unit = _normalise(text)
-        _quantity(unit)
-    except UnitError as exc:
-        if text.strip() and str(exc).startswith("unknown unit"):
-            raise UnitError(f"unknown unit {text!r} (read as {unit!r})") from None
+    except UnitError:
         raise
     except Exception as exc:  # a normaliser bug must surface as our error, with the text that caused it
         raise UnitError(f"cannot read unit {text!r}: {exc}") from None
+    try:
+        _quantity(unit)
+    except UnitError:
+        raise UnitError(f"unknown unit {text!r} (read as {unit!r})") from None
     return unit
 
 
