@@ -54,5 +54,6 @@ def test_title_prefers_a_labelled_line_then_a_title_case_study_line():
     assert find_title("Version 1\nStudy title: The Feasibility of Virtual Reality Rehabilitation\nmore") == (
         "The Feasibility of Virtual Reality Rehabilitation"
     )
-    head = "Protocol: D5160C00007\nA Phase III, Double-Blind, Randomised Study of Drug X\nversus Placebo in Adults"
-    assert find_title(head) == "A Phase III, Double-Blind, Randomised Study of Drug X"
+    head = "Protocol: D5160C00007\nA Phase III, Double-Blind, Randomised Study of Drug X\nversus Placebo in Adults\n"
+    head += "Sponsor: Example Pharma"
+    assert find_title(head) == "A Phase III, Double-Blind, Randomised Study of Drug X versus Placebo in Adults"
