@@ -63,3 +63,21 @@ def test_cli_ingest_is_idempotent_and_lists_protocols(gold_store):
 def test_cli_refuses_version_options_with_a_manifest(gold_store):
     result = CliRunner().invoke(app, ["ingest", "protocols/manifest.yaml", "--version", "3"])
     assert result.exit_code == 2 and "manifest carries its own" in result.output
+
+
+def test_cli_ingest_one_file_with_metadata(gold_store, tmp_path):
+    _, index, _ = gold_store
+    document = tmp_path / "mini.txt"
+    document.write_text(
+        "Clinical Study Protocol MINI-01\n\n5.1 Inclusion Criteria\n1. Adults aged 18 years or older.\n"
+        "2. Platelet count >= 100 x 10^9/L.\n\n5.2 Exclusion Criteria\n1. ALT > 3 x ULN.\n"
+    )
+    result = CliRunner().invoke(
+        app, ["ingest", str(document), "--protocol-id", "MINI-01", "--version", "2", "--effective-date", "2024-02-01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "MINI-01 2 (effective 2024-02-01): 3 segments" in result.output
+    [info] = index.versions("MINI-01")
+    assert (info.version, info.effective_date, info.criteria_count) == ("2", dt.date(2024, 2, 1), 3)
+    bad = CliRunner().invoke(app, ["ingest", str(document), "--effective-date", "01/02/2024"])
+    assert bad.exit_code != 0
