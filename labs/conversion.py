@@ -24,8 +24,11 @@ def _as_number(value):
             raise UnitError(f"cannot convert an array of dtype {value.dtype}; expected real numbers")
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if isinstance(value, (list, tuple)):
-            return _as_number(np.asarray(value, dtype=float))
+        if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):  # lists, pandas Series
+            try:
+                return _as_number(np.asarray(value, dtype=float))
+            except (TypeError, ValueError):
+                raise UnitError(f"cannot convert {type(value).__name__}: it holds values that are not numbers") from None
         raise UnitError(f"cannot convert {value!r}: not a number")
     return float(value)
 

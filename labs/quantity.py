@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 
 from labs.errors import UnitError
 from labs.units import parse_unit
 
-# 1,500 and 90,000 are thousands (a comma before exactly three digits, repeated); 1,5 is a decimal comma.
+# 1,500 and 90,000 are thousands, as are 1 500 and 90 000 with a no-break or thin space (a comma before exactly three digits, repeated); 1,5 is a decimal comma.
 _NUMBER = re.compile(
     r"""\s*(?P<sign>[-+−])?\s*
-    (?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)
+    (?P<number>\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+(?:[.,]\d+)?(?!\d)|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)
     (?P<exponent>[eE][-+]?\d{1,3}(?![A-Za-z]))?
     """,
     re.VERBOSE,
@@ -30,13 +29,13 @@ def parse_quantity(text: str) -> tuple[float, str | None]:
         raise UnitError(f"quantity must be text, got {type(text).__name__} {text!r}")
     if len(text) > 200:
         raise UnitError(f"text too long to be one quantity ({len(text)} characters): {text[:40]!r}...")
-    cleaned = unicodedata.normalize("NFKC", text).strip()
+    cleaned = text.strip()
     if _COMPARATOR.match(cleaned):
         raise UnitError(f"{text!r} is a censored result (a limit with a comparator), not a single value")
     match = _NUMBER.match(cleaned)
     if match is None:
         raise UnitError(f"cannot read a number at the start of {text!r}")
-    number = match.group("number")
+    number = re.sub(r"[\u00a0\u202f\u2009]", "", match.group("number"))  # typographic thousands spaces
     if "," in number and re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", number):
         number = number.replace(",", "")
     else:

@@ -116,6 +116,16 @@ def test_vectorised_conversion_matches_scalar():
     assert isinstance(labs.convert(1, "mg/dL", "umol/L", "CREAT"), float)
 
 
+def test_convert_accepts_lists_and_pandas_series():
+    import pandas as pd
+
+    out = labs.convert(pd.Series([1.0, 2.0]), "mg/dL", "umol/L", "CREAT")
+    assert isinstance(out, np.ndarray) and out[1] == pytest.approx(176.8, rel=1e-3)
+    assert labs.convert([150, 300], "K/uL", "10^9/L", "PLT").tolist() == [150.0, 300.0]
+    with pytest.raises(UnitError):
+        labs.convert(["a", "b"], "mg/dL", "umol/L", "CREAT")
+
+
 def test_to_canonical():
     value, unit = labs.to_canonical(1.2, "mg/dL", "creatinine")
     assert unit == "umol/L" and value == pytest.approx(106.08, rel=1e-3)
@@ -170,6 +180,9 @@ def test_errors_are_clear(value, src, dst, analyte, must_mention):
         ("7%", 7.0, "%"),
         ("-2.5 mmol/L", -2.5, "mmol/L"),
         ("2E3 copies/mL", 2000.0, "copy/mL"),
+        ("90\u00a0000/mm3", 90000.0, "1/mm^3"),  # no-break space as thousands separator
+        ("1\u202f500 cells/µL", 1500.0, "cell/uL"),
+        ("1 500/mm3", 1.0, "500/mm^3"),  # an ordinary space is not a separator: 1 x (500/mm3), still 500/mm3
     ],
 )
 def test_parse_quantity(text, value, unit):
