@@ -601,7 +601,9 @@ def _applies(rule: LabRule, sex: Sex | None, conditions: dict[str, bool], except
     if any(conditions.get(name) for name in exceptions):
         return False
     if rule.condition:
-        present = conditions[_norm_condition(rule.condition)]
+        present = conditions.get(_norm_condition(rule.condition))
+        if present is None:  # a rule without data: its condition was not branched on and cannot matter
+            return True
         if rule.condition_type == "unless" and present:
             return False
         if rule.condition_type != "unless" and not present:
@@ -739,7 +741,10 @@ def judge_criterion(
     sexes: list[Sex | None] = [demo.sex]
     if demo.sex is None and any(o.rule.sex for o in outcomes if o.state is not State.NO_DATA):
         sexes = [Sex.MALE, Sex.FEMALE]
-    condition_names = sorted({_norm_condition(o.rule.condition) for o in outcomes if o.rule.condition})
+    # only conditions of rules that have data to judge can change the answer
+    shown_as = {_norm_condition(o.rule.condition): o.rule.condition.strip() for o in outcomes
+                if o.rule.condition and o.state is not State.NO_DATA}
+    condition_names = sorted(shown_as)
     known = {name: condition_status(name, demo) for name in condition_names}
     unknown = [name for name, status in known.items() if status is None]
     nothing_observed = all(o.state is State.NO_DATA for o in outcomes)
@@ -792,15 +797,16 @@ def judge_criterion(
             detail = "; ".join(arithmetic)
     else:
         verdict = Verdict.INDETERMINATE
-        facts = (["sex"] if len(sexes) > 1 else []) + unknown
+        facts = (["sex"] if len(sexes) > 1 else []) + [shown_as[name] for name in unknown]
         branches = "; ".join(
-            f"if {_scenario_text(key, unknown, len(sexes) > 1)}: {v.value}" for key, v in scenario_verdicts.items()
+            f"if {_scenario_text(key, [shown_as[n] for n in unknown], len(sexes) > 1)}: {v.value}"
+            for key, v in scenario_verdicts.items()
         )
         detail = f"depends on {', '.join(facts)}, which is not known ({branches})."
         notes.append(f"unknown: {', '.join(facts)}")
     for name, status in known.items():
         if status is not None:
-            notes.append(f"condition '{name}' known: {'present' if status else 'absent'}")
+            notes.append(f"condition '{shown_as[name]}' known: {'present' if status else 'absent'}")
     not_judged = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
     if not_judged and verdict is not Verdict.NOT_APPLICABLE:
         notes.append(f"not judged (no value given): {', '.join(not_judged)}")
