@@ -77,6 +77,11 @@ class Analyte(BaseModel):
     valence: int | None = Field(default=None, ge=1, le=4, description="charge per ion, for mEq <-> mmol")
     scale: Scale = Scale.QUANTITATIVE
     affine: list[AffineConversion] = Field(default_factory=list)
+    ambiguous_in_text: list[str] = Field(
+        default_factory=list,
+        description="names find_analyte() never matches in running text because there they usually mean something "
+        "else (EGFR the receptor); analyte() still resolves them",
+    )
 
     @field_validator("loinc")
     @classmethod
@@ -87,6 +92,13 @@ class Analyte(BaseModel):
             if not re.fullmatch(r"\d{1,7}-\d", code):
                 raise ValueError(f"LOINC code {code!r} is not of the form 12345-6")
         return codes
+
+    @model_validator(mode="after")
+    def _ambiguous_are_names(self) -> Analyte:
+        unknown = [n for n in self.ambiguous_in_text if n not in self.names()]
+        if unknown:
+            raise ValueError(f"ambiguous_in_text lists {unknown}, which are not names of {self.code}")
+        return self
 
     @property
     def quantitative(self) -> bool:

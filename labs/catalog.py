@@ -17,9 +17,9 @@ from labs.units import plan
 
 DEFAULT_CATALOG = Path(__file__).with_name("analytes.yaml")
 
-# A name this short (K, Cr, Hb, PT, Ca) is matched with its exact letter case when scanning free text, so that
-# "pt" (patient) or "ca." (circa) are not taken for prothrombin time or calcium.
-_SHORT = 2
+# A name this short (K, Cr, Hb, PT, GOT, BUN) is matched with its exact letter case when scanning free text, so
+# that "pt" (patient), "got" or "bun" are not taken for prothrombin time, AST or urea nitrogen.
+_SHORT = 3
 
 
 def name_key(text: str) -> str:
@@ -48,6 +48,7 @@ class Catalog:
         self._by_compact: dict[str, Analyte] = {}
         self._exact_short: dict[str, Analyte] = {}
         self._by_loinc: dict[str, Analyte] = {}
+        self._text_ambiguous: set[str] = set()
         codes: dict[str, Analyte] = {}
         for entry in self.analytes:
             if entry.code in codes:
@@ -68,6 +69,7 @@ class Catalog:
                     index[k] = entry
                 if len(_compact(key)) <= _SHORT:
                     self._exact_short[name.strip()] = entry
+            self._text_ambiguous.update(n.strip() for n in entry.ambiguous_in_text)
             for code in entry.loinc:
                 other = self._by_loinc.get(code)
                 if other is not None and other.code != entry.code:
@@ -88,11 +90,14 @@ class Catalog:
 
     # ------------------------------------------------------------------------------------------- lookups
     def find(self, text: str) -> Analyte | None:
-        """Exact lookup of a name as written (no fuzzy guessing); short names must match their letter case."""
+        """Exact lookup of a name as written (no fuzzy guessing) for scanning text: names of <= 3 characters must
+        match their letter case, and names marked ambiguous_in_text (EGFR) are not matched at all."""
         if not isinstance(text, str):
             return None
         key = name_key(text)
         if not key:
+            return None
+        if text.strip() in self._text_ambiguous:  # as written: EGFR (the receptor) is not eGFR
             return None
         if len(_compact(key)) <= _SHORT:
             return self._exact_short.get(text.strip())

@@ -52,6 +52,13 @@ def test_find_analyte_does_not_guess():
     assert labs.find_analyte("PT").code == "PT"
     assert labs.find_analyte("k") is None and labs.find_analyte("K").code == "K"
     assert labs.find_analyte("") is None and labs.find_analyte(None) is None  # type: ignore[arg-type]
+    # short names match only as written: "got", "bun", "NA" (not available), "CR" (complete response) are words
+    for word in ("got", "bun", "sun", "NA", "CR", "hgb"):
+        assert labs.find_analyte(word) is None, word
+    assert labs.find_analyte("GOT").code == "AST" and labs.find_analyte("BUN").code == "BUN"
+    # EGFR in running text is the receptor; eGFR is the filtration rate; analyte() still resolves both
+    assert labs.find_analyte("EGFR") is None and labs.find_analyte("eGFR").code == "EGFR"
+    assert labs.analyte("EGFR").code == "EGFR"
 
 
 def test_unknown_analyte_names_closest_entries():
@@ -106,6 +113,7 @@ GOOD = """
         (GOOD.replace("category: liver", "category: astrology"), ["FOO", "category"]),
         (GOOD + "    loinc: [ABC]\n", ["FOO", "LOINC"]),
         (GOOD.replace("code: FOO", "code: foo bar"), ["code"]),
+        (GOOD + "    ambiguous_in_text: [BAZ]\n", ["FOO", "BAZ", "not names"]),
     ],
 )
 def test_bad_entries_are_named(tmp_path, entry, message):
