@@ -427,6 +427,11 @@ def plan(from_unit: str | None, to_unit: str | None, analyte: Analyte | None = N
         dst = dst or parse_unit(to_unit)
     except UnitError as exc:
         raise UnitError(f"{exc}{_label(analyte)}{_allowed(analyte)}") from None
+    if analyte is None and {src, dst} & {"mmol/mol"} and {src, dst} & {"%", "1"}:
+        raise UnitError(
+            f"converting {display_unit(src)} to {display_unit(dst)} without an analyte is ambiguous: for HbA1c the "
+            "NGSP % <-> IFCC mmol/mol equation applies, not a factor; pass the analyte"
+        )
     conversion = _affine_plan(src, dst, analyte) if analyte is not None and analyte.affine else None
     if conversion is None:
         if analyte is not None:

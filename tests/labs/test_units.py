@@ -146,6 +146,7 @@ def test_to_canonical():
         (60.0, "mL/min/1.73m2", "mL/min", "eGFR", ["EGFR", "mL/min"]),  # BSA-normalised is not a plain rate
         (1.0, "furlongs/L", "mg/dL", "ALT", ["furlongs", "ALT", "U/L"]),  # unknown unit names analyte + allowed
         (1.0, "mol/mol", "%", "HBA1C", ["ambiguous"]),  # dimensionless but neither NGSP nor IFCC
+        (6.5, "%", "mmol/mol", None, ["HbA1c", "analyte"]),  # would silently give 65 mmol/mol
         (1.0, None, "mg/dL", "CREAT", ["never assumed"]),
         (1.0, "NO UNITS", "1", "PH", ["never assumed"]),
         (1.0, "1", "1", "COLOR", ["nominal"]),
