@@ -246,7 +246,7 @@ def parse_unit(text: str | None) -> str:
 
 def display_unit(unit: str) -> str:
     """A normalised unit as a person writes it (bsa_1_73 -> 1.73m2)."""
-    text = unit.replace("bsa_1_73", "1.73m2")
+    text = re.sub(r"^1/", "/", unit.replace("bsa_1_73", "1.73m2"))
     text = re.sub(r"\bcopy\b", "copies", text)
     return re.sub(r"\bcell\b", "cells", text)
 
