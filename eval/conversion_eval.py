@@ -35,10 +35,11 @@ def run(fast: bool = False, path: Path = CDISC_LB) -> SuiteResult:
     orig = pd.to_numeric(lb["LBORRES"], errors="coerce")
     std = pd.to_numeric(lb["LBSTRESN"], errors="coerce")
     rows = lb[orig.notna() & std.notna()].assign(orig=orig, std=std)
-    agreed, total, misses = 0, 0, []
+    agreed, total, unitless, misses = 0, 0, 0, []
     for (test, from_unit, to_unit), group in rows.groupby(["LBTESTCD", "LBORRESU", "LBSTRESU"], sort=True):
         total += len(group)
         if from_unit.strip().upper() in NO_UNIT and not to_unit.strip():
+            unitless += len(group)
             try:
                 labs.convert(1.0, from_unit or None, None, analyte=test)
             except TrialGuardError:
@@ -64,6 +65,6 @@ def run(fast: bool = False, path: Path = CDISC_LB) -> SuiteResult:
     return SuiteResult(
         suite="conversion",
         metrics={"agreement": agreed / total if total else 0.0},
-        counts={"rows_compared": total, "rows_agreeing": agreed, "rows_in_file": len(lb)},
+        counts={"rows_compared": total, "rows_agreeing": agreed, "rows_without_units": unitless, "rows_in_file": len(lb)},
         misses=misses,
     )

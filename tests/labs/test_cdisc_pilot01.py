@@ -6,68 +6,24 @@ analyte and compared with LBSTRESN. Rows are grouped by (test, unit pair) so eac
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 import labs
+from eval import conversion_eval
 from labs.errors import TrialGuardError
 
-NO_UNIT = {"NO UNITS", ""}
 
-
-def _agreement(df: pd.DataFrame) -> tuple[int, int, int, list[str]]:
-    orres = pd.to_numeric(df["LBORRES"], errors="coerce")
-    rows = df.assign(orres=orres)[orres.notna() & df["LBSTRESN"].notna()]
-    agree = 0
-    unitless = 0
-    problems: list[str] = []
-    groups = rows.groupby(["LBTESTCD", rows["LBORRESU"].fillna(""), rows["LBSTRESU"].fillna("")], sort=True)
-    for (testcd, src, dst), group in groups:
-        original = group["orres"].to_numpy(float)
-        expected = group["LBSTRESN"].to_numpy(float)
-        if src.strip().upper() in NO_UNIT and dst.strip() == "":
-            # No unit on either side (pH, specific gravity, ordinal grades): nothing to convert, and labs must
-            # refuse to invent one; the standardised value must equal the original.
-            try:
-                labs.convert(1.0, src or None, dst or None, testcd)
-            except TrialGuardError:
-                pass
-            else:
-                problems.append(f"{testcd} {src!r}->{dst!r}: converted although no unit was given")
-            converted = original
-            unitless += len(group)
-            reason = "unitless value changed in standardisation"
-        else:
-            try:
-                converted = labs.convert(original, src, dst, testcd)
-            except TrialGuardError as exc:
-                problems.append(f"{testcd} {src}->{dst}: {len(group)} rows not converted: {exc}")
-                continue
-            reason = "converted value differs by more than 1 % (and the file's rounding)"
-        # the file rounds LBSTRESN; allow 1 % or half a unit of the last printed digit, whichever is larger
-        decimals = group["LBSTRESC"].astype(str).str.extract(r"\.(\d+)$")[0].str.len().fillna(0).to_numpy()
-        rounding = 0.5 * 10.0 ** (-decimals)
-        ok = np.abs(converted - expected) <= np.maximum(0.01 * np.abs(expected), rounding)
-        agree += int(ok.sum())
-        for i in np.flatnonzero(~ok):
-            row = group.iloc[i]
-            problems.append(
-                f"{testcd} {row['USUBJID']} seq {row['LBSEQ']}: {row['LBORRES']} {src} -> {converted[i]:.6g} {dst}, "
-                f"file says {expected[i]:g}: {reason}"
-            )
-    return agree, len(rows), unitless, problems
-
-
-def test_cdisc_pilot01_conversions_agree_with_lbstresn(cdisc_lb):
-    agree, total, unitless, problems = _agreement(cdisc_lb)
-    share = agree / total
-    print(f"\nCDISC Pilot 01 LB: {agree} of {total} numeric rows agree ({share:.4%}); {total - unitless} converted "
-          f"between units, {unitless} without a unit on either side (pH, specific gravity, grades) compared as-is")
-    for problem in problems:
+def test_cdisc_pilot01_conversions_agree_with_lbstresn(cdisc_lb_path):
+    result = conversion_eval.run(path=cdisc_lb_path)
+    total, unitless = result.counts["rows_compared"], result.counts["rows_without_units"]
+    print(f"\nCDISC Pilot 01 LB: {result.counts['rows_agreeing']} of {total} numeric rows agree "
+          f"({result.metrics['agreement']:.4%}); {total - unitless} converted between units, {unitless} without a "
+          "unit on either side (pH, specific gravity, grades) compared as-is")
+    for problem in result.misses:
         print("  disagreement:", problem)
     assert total > 55_000  # the file has 59,580 rows, 58,700 of them numeric on both sides
     assert total - unitless > 50_000
-    assert share >= 0.995, f"only {share:.3%} agree; first problems: {problems[:10]}"
+    assert result.metrics["agreement"] >= 0.995, f"first problems: {result.misses[:10]}"
 
 
 def test_every_lbtestcd_and_lbtest_resolves(cdisc_lb):
