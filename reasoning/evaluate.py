@@ -781,6 +781,13 @@ def judge_criterion(
         distinct.discard(Verdict.NOT_APPLICABLE)
     notes: list[str] = []
     arithmetic = [line for o in outcomes for line in o.lines]
+    if not natural:  # one rule alone decides nothing here: say whether its part holds, not a verdict
+        word_holds = Verdict.MEETS.value if criterion.kind is CriterionKind.INCLUSION else Verdict.VIOLATES.value
+        arithmetic = [
+            re.sub(r"→ (MEETS|VIOLATES)", lambda m: "→ this part holds" if m.group(1) == word_holds
+                   else "→ this part does not hold", line)
+            for line in arithmetic
+        ]
     reasons = _unique([r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)])
     if len(distinct) == 1:
         verdict = distinct.pop()
@@ -792,7 +799,14 @@ def judge_criterion(
                 else f"no value of {', '.join(sorted({o.rule.analyte for o in outcomes}))} given"
             )
         elif verdict is Verdict.INDETERMINATE:
-            detail = "; ".join(reasons) or "not enough data to decide"
+            missing = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
+            joined = " AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups)
+            parts = list(reasons)
+            if missing and not natural:
+                parts.append(f"the text joins its rules as {joined}: {', '.join(missing)} needed")
+            detail = "; ".join(parts) or "not enough data to decide"
+            if arithmetic:
+                detail += ". Known: " + "; ".join(arithmetic)
         else:
             detail = "; ".join(arithmetic)
     else:
