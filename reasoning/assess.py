@@ -117,10 +117,7 @@ class Assessor:
         return self._protocols[key]
 
     def _candidates(self, observations, protocol_id, on_date) -> dict[str, object]:
-        try:
-            hits = self.index.search(observations, protocol_id, on_date=on_date, top_k=self.top_k)
-        except TypeError:  # an index without keyword support
-            hits = self.index.search(observations, protocol_id, on_date, self.top_k)
+        hits = self.index.search(observations, protocol_id, on_date=on_date, top_k=self.top_k)
         return {hit.criterion.id: hit for hit in hits}
 
     # ------------------------------------------------------------------------------------------------ deterministic

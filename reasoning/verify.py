@@ -77,7 +77,7 @@ def apply_llm_answer(assessment: Assessment, answer: LLMAnswer, criteria: dict[s
         addressed[item.criterion_id] += 1
         if addressed[item.criterion_id] == 2:
             counts["duplicate_criterion"] += 1
-        finding, criterion = findings[item.criterion_id], criterion_of(criteria, item.criterion_id)
+        finding, criterion = findings[item.criterion_id], criteria[item.criterion_id]
         llm_verdict = Verdict(item.verdict)
         problems: list[str] = []
         if find_quote(item.quote, criterion.text) is None:
@@ -133,10 +133,6 @@ def apply_llm_answer(assessment: Assessment, answer: LLMAnswer, criteria: dict[s
             "provenance": assessment.provenance.model_copy(update={"model": model, "llm_used": True}),
         }
     )
-
-
-def criterion_of(criteria: dict[str, Criterion], criterion_id: str) -> Criterion:
-    return criteria[criterion_id]
 
 
 def review_with_llm(assessment: Assessment, protocol: Protocol, llm: LLMClient) -> Assessment:
