@@ -1,7 +1,7 @@
 """ProtocolIndex: protocol versions in Qdrant (one point per criterion) and the searches reasoning needs.
 
 Visibility: a version is seen by searches only through its manifest record in `<collection>_versions`, which is
-flipped to complete after every point is written, and every search filters on the manifest's file sha256. An
+flipped to complete after every point is written, and every search is scoped to the manifest's file sha256. An
 interrupted ingest therefore leaves points nobody sees, and re-running it finishes the job.
 """
 
@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
 from pathlib import Path
 
 import yaml
