@@ -563,6 +563,10 @@ def _to_verdict(state: State | None, kind: CriterionKind) -> Verdict:
     holds = state is State.HOLDS
     if kind is CriterionKind.INCLUSION:
         return Verdict.MEETS if holds else Verdict.VIOLATES
+    if kind is CriterionKind.DOSE_MODIFICATION and holds:
+        # A reached dose-modification threshold calls for an action (hold, reduce); it is a deviation only if the
+        # action was not taken, which lab data cannot show: a person must check, so never call it either way.
+        return Verdict.NEEDS_REVIEW
     return Verdict.VIOLATES if holds else Verdict.MEETS
 
 
@@ -678,7 +682,7 @@ def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
         (CriterionKind.DISCONTINUATION, Verdict.MEETS): "the stopping condition does not hold",
         (CriterionKind.DISCONTINUATION, Verdict.VIOLATES): "the stopping condition holds: treatment must stop",
         (CriterionKind.DOSE_MODIFICATION, Verdict.MEETS): "the dose-modification threshold is not reached",
-        (CriterionKind.DOSE_MODIFICATION, Verdict.VIOLATES): (
+        (CriterionKind.DOSE_MODIFICATION, Verdict.NEEDS_REVIEW): (
             "the dose-modification threshold is reached: check that the required action was taken"
         ),
     }.get((criterion.kind, verdict))

@@ -16,7 +16,9 @@ class Verdict(str, Enum):
     VIOLATES = "VIOLATES"  # inclusion requirement not met, or exclusion condition holds
     INDETERMINATE = "INDETERMINATE"  # data missing or a condition unknown: the reason says which
     NOT_APPLICABLE = "NOT_APPLICABLE"
-    NEEDS_REVIEW = "NEEDS_REVIEW"  # a guardrail fired (LLM disagreed, citation not verbatim, ...)
+    # a person must look: a guardrail fired (LLM disagreed, citation not verbatim, ...), or a dose-modification
+    # threshold is reached and whether the required action was taken is not in the lab data
+    NEEDS_REVIEW = "NEEDS_REVIEW"
 
 
 class OverallVerdict(str, Enum):

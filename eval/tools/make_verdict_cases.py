@@ -85,6 +85,8 @@ def holds(x: Decimal, comparator: str, value: Decimal | None, low: Decimal | Non
 def verdict(kind: str, threshold_holds: bool) -> str:
     if kind == "inclusion":
         return "MEETS" if threshold_holds else "VIOLATES"
+    if kind == "dose_modification" and threshold_holds:
+        return "NEEDS_REVIEW"  # an action is due; whether it was taken is not in the lab data
     return "VIOLATES" if threshold_holds else "MEETS"
 
 
