@@ -15,9 +15,9 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.pages import common  # noqa: E402
+from ui.views import common  # noqa: E402
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent / "views"
 
 
 @st.cache_resource(show_spinner="First start: ingesting the demo protocols…")
@@ -30,6 +30,20 @@ def _demo_protocols(data_dir: str, protocols_dir: str) -> list[str]:
 
 def main() -> None:
     st.set_page_config(page_title="TrialGuard", page_icon="🧪", layout="wide")
+    # Page files (not callables): each runs its module's render() as a script, and tests can switch to them.
+    # They live in ui/views/, not ui/pages/: Streamlit treats a pages/ folder beside the entry script as a
+    # legacy multipage app and, in a server's first session, runs those files directly, bypassing this script.
+    navigation = st.navigation(
+        [
+            st.Page(PAGES / "ask.py", title="Ask", icon="❓", url_path="ask", default=True),
+            st.Page(PAGES / "batch.py", title="Batch", icon="📋", url_path="batch"),
+            st.Page(PAGES / "review.py", title="Review", icon="✅", url_path="review"),
+            st.Page(PAGES / "protocols.py", title="Protocols", icon="📄", url_path="protocols"),
+            st.Page(PAGES / "corrections.py", title="Corrections", icon="✏️", url_path="corrections"),
+            st.Page(PAGES / "quality.py", title="Quality", icon="📈", url_path="quality"),
+        ]
+    )
+    common.reviewer_sidebar()
     settings = common.settings()
     protocols_dir = settings.protocols_dir if settings.protocols_dir.is_absolute() else Path(_ROOT) / settings.protocols_dir
     try:
@@ -39,18 +53,7 @@ def main() -> None:
         added = []
     if added:
         st.toast(f"Ingested demo protocols: {', '.join(added)}")
-    st.sidebar.markdown("### TrialGuard")
-    common.reviewer_sidebar()
-    # Page files (not callables): each runs its module's render() as a script, and tests can switch to them.
-    pages = [
-        st.Page(PAGES / "ask.py", title="Ask", icon="❓", url_path="ask", default=True),
-        st.Page(PAGES / "batch.py", title="Batch", icon="📋", url_path="batch"),
-        st.Page(PAGES / "review.py", title="Review", icon="✅", url_path="review"),
-        st.Page(PAGES / "protocols.py", title="Protocols", icon="📄", url_path="protocols"),
-        st.Page(PAGES / "corrections.py", title="Corrections", icon="✏️", url_path="corrections"),
-        st.Page(PAGES / "quality.py", title="Quality", icon="📈", url_path="quality"),
-    ]
-    st.navigation(pages).run()
+    navigation.run()
 
 
 main()

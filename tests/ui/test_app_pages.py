@@ -23,7 +23,7 @@ def _by_label(widgets, label: str):
 
 
 def test_protocols_page_ingests_a_version_lists_rules_and_diffs(app):
-    app.switch_page("pages/protocols.py").run()
+    app.switch_page("views/protocols.py").run()
     _ok(app)
     pdf = (REPO / "protocols" / "TG-ONC-001_v2.0.pdf").read_bytes()
     app.file_uploader(key="proto_upload").set_value(("TG-ONC-001_v2.0.pdf", pdf, "application/pdf"))
@@ -60,7 +60,7 @@ def test_correction_is_saved_audited_and_used_by_the_next_assessment(app_db, app
     stop = next(f for f in before.values() if f.criterion_kind.value == "discontinuation" and f.label == "1")
     assert stop.verdict is Verdict.VIOLATES and stop.rule_source == "parsed"
 
-    app.switch_page("pages/corrections.py").run()
+    app.switch_page("views/corrections.py").run()
     _ok(app)
     app.selectbox(key="corr_protocol").select("TG-ONC-001").run()
     app.selectbox(key="corr_version").select("1.0").run()
@@ -72,7 +72,7 @@ def test_correction_is_saved_audited_and_used_by_the_next_assessment(app_db, app
     _by_label(app.text_input, "Reason (required)").input("sponsor clarification letter 3: stop at 7 x ULN")
     next(b for b in app.button if b.label == "Save correction").click().run()
     assert any("Reviewer name" in e.value for e in app.error)  # unsigned: refused
-    app.session_state["reviewer"] = "Dr Ada"
+    app.text_input(key="reviewer_name").input("Dr Ada")
     _by_label(app.number_input, "Value").set_value(7.0)
     _by_label(app.text_input, "Reason (required)").input("sponsor clarification letter 3: stop at 7 x ULN")
     next(b for b in app.button if b.label == "Save correction").click().run()
@@ -95,7 +95,7 @@ def test_batch_screens_a_file_filters_downloads_and_sends_to_review(app_db, app,
         "1003,ALT,250,U/L,40,,2024-03-02,61,M",
         "1004,SGPT,20,U/L,40,,2024-03-03,47,F",
     ]
-    app.switch_page("pages/batch.py").run()
+    app.switch_page("views/batch.py").run()
     _ok(app)
     app.file_uploader(key="batch_file").set_value(("labs.csv", "\n".join(rows).encode(), "text/csv"))
     next(b for b in app.button if b.label == "Screen").click().run()
@@ -111,7 +111,7 @@ def test_batch_screens_a_file_filters_downloads_and_sends_to_review(app_db, app,
 
     app.text_input(key="batch_filter_patient").input("").run()
     chosen = app.multiselect(key="batch_chosen")
-    app.session_state["reviewer"] = "Dr Bo"
+    app.text_input(key="reviewer_name").input("Dr Bo")
     chosen.select(chosen.options[0])
     app.button(key="batch_send").click().run()
     _ok(app)
@@ -132,7 +132,7 @@ def test_quality_page_shows_agreement_and_override_rate(app_db, app):
             from ui.audit import FlagKind
 
             app_db.review(item, Action.FLAGGED, actor="Dr Ada", flag_kind=FlagKind.WRONG_PARSE, comment="c")
-    app.switch_page("pages/quality.py").run()
+    app.switch_page("views/quality.py").run()
     _ok(app)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Decisions"] == "4"
@@ -143,7 +143,7 @@ def test_quality_page_shows_agreement_and_override_rate(app_db, app):
 
 def test_review_rates_and_eval_table():
     from ui.audit import AuditRecord, ItemKind as K
-    from ui.pages.quality import eval_metrics_table, review_rates
+    from ui.views.quality import eval_metrics_table, review_rates
 
     def rec(i, action, day):
         return AuditRecord(id=i, item_id=f"it{i}", item_kind=K.ASSESSMENT, action=action, actor="a",

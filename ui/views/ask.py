@@ -8,8 +8,8 @@ import streamlit as st
 
 from labs.observation import Demographics, LabObservation, Sex
 from reasoning.models import Assessment
-from ui.pages import common
-from ui.pages.card import render_assessment
+from ui.views import common
+from ui.views.card import render_assessment
 
 AUTO_VERSION = "in force on the lab date"
 

@@ -77,15 +77,13 @@ def reviewer_sidebar() -> None:
         st.session_state["reviewer_verified"] = user
         return
     st.session_state.pop("reviewer_verified", None)
-    # The name lives under a plain key too: it survives page switches and reruns whatever the widget does.
-    name = st.sidebar.text_input(
+    # Rendered by the entry script on every run, so the name survives page switches.
+    st.sidebar.text_input(
         "Reviewer name",
-        value=st.session_state.get("reviewer", ""),
         key="reviewer_name",
         help="A label you type: it is recorded with each action but proves nothing about identity "
         "unless the app runs behind an SSO proxy (see README, Access).",
     )
-    st.session_state["reviewer"] = name.strip()
 
 
 def reviewer() -> tuple[str, bool]:
@@ -93,7 +91,7 @@ def reviewer() -> tuple[str, bool]:
     verified = st.session_state.get("reviewer_verified")
     if verified:
         return verified, True
-    return (st.session_state.get("reviewer") or "").strip(), False
+    return (st.session_state.get("reviewer_name") or "").strip(), False
 
 
 def describe_rule(rule: LabRule) -> str:

@@ -10,14 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from reasoning.models import Assessment, OverallVerdict, Provenance, Verdict
-from ui.pages import common
+from ui.views import common
 
 LAB_TYPES = ["csv", "xpt", "json", "ndjson"]
 FORMATS = ["auto", "csv", "sdtm", "fhir"]
 
 
 def _save(upload) -> Path:
-    from ui.pages.protocols import save_upload  # noqa: PLC0415
+    from ui.views.protocols import save_upload  # noqa: PLC0415
 
     return save_upload(upload.name, upload.getvalue())
 

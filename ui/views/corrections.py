@@ -8,7 +8,7 @@ import streamlit as st
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule
 from ui.audit import AuditError
 from ui.corrections import apply_corrections, corrections_of, record_correction
-from ui.pages import common
+from ui.views import common
 
 NEW_RULE = "(add a new rule)"
 NONE = "(none)"

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ingest.models import Criterion, Protocol
 from reasoning.models import Assessment, Citation, Finding, OverallVerdict, Verdict
-from ui.pages import common
+from ui.views import common
 
 BADGES = {
     OverallVerdict.DEVIATION: ("⛔", "DEVIATION", "#b3261e", "#fde7e9"),

@@ -11,7 +11,7 @@ import streamlit as st
 from ingest.models import CriterionKind, Protocol
 from ui.corrections import apply_corrections
 from ui.demo_protocols import ingest_document
-from ui.pages import common
+from ui.views import common
 from ui.protocol_diff import ChangeKind, diff_protocols
 
 DOCUMENT_TYPES = ["pdf", "docx", "html", "htm", "txt", "md", "json"]

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.audit import Action, AuditRecord, ItemKind
-from ui.pages import common
+from ui.views import common
 
 REVIEW_ACTIONS = (Action.CONFIRMED, Action.OVERRIDDEN, Action.FLAGGED)
 

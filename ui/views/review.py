@@ -7,8 +7,8 @@ import streamlit as st
 
 from reasoning.models import OverallVerdict, Verdict
 from ui.audit import Action, AuditError, FlagKind, ItemKind, ItemState, ItemStatus
-from ui.pages import common
-from ui.pages.card import render_assessment
+from ui.views import common
+from ui.views.card import render_assessment
 
 STATUS_FILTERS = {
     "Awaiting review": [ItemStatus.AWAITING_REVIEW],

@@ -1,0 +1,159 @@
+"""End to end in a real browser: `trialguard app` on a free port, headless Debian Chromium through Playwright.
+
+A CRA asks a question that yields a cited DEVIATION, sends it to review, a reviewer confirms it, and the
+confirmation is then read back from the audit store. Screenshots go to test-artifacts/ (gitignored).
+Never `playwright install`: the browser is Debian's chromium (`make browser` / apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import DEMO_PROTOCOL, REPO
+from ui.audit import Action, AuditStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+ARTIFACTS = REPO / "test-artifacts"
+QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"
+REVIEWER = "Dr E2E Reviewer"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"`trialguard app` exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url}/_stcore/health did not answer ok within {timeout_s} s:\n{log.read_text()[-3000:]}")
+
+
+def _idle(page) -> None:
+    """Streamlit shows its "Running..." status widget while a script run is in flight; click only after it."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=90_000)
+
+
+@pytest.fixture
+def served_app(tmp_path):
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's browser with `make browser` "
+                    "(apt-get install -y chromium); never `playwright install`")
+    trialguard = Path(sys.executable).with_name("trialguard")
+    if not trialguard.is_file():
+        pytest.fail(f"{trialguard} not found: install the project (`make install`)")
+    protocols = tmp_path / "protocols"
+    protocols.mkdir()
+    pid, version, effective, file = DEMO_PROTOCOL
+    (protocols / "manifest.yaml").write_text(
+        f"protocols:\n  - protocol_id: {pid}\n    version: \"{version}\"\n    effective_date: {effective}\n"
+        f"    file: {REPO / 'protocols' / file}\n"
+    )
+    data = tmp_path / "data"
+    port = _free_port()
+    env = {**os.environ, "TRIALGUARD_DATA_DIR": str(data), "TRIALGUARD_PROTOCOLS_DIR": str(protocols),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1"}
+    env.pop("TRIALGUARD_DB_URL", None)
+    env.pop("TRIALGUARD_LLM_URL", None)
+    log = tmp_path / "app.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([str(trialguard), "app", "--port", str(port)], cwd=REPO, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield url, data
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # its own session: the app and nothing else
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(log, ARTIFACTS / "browser_e2e_app.log")
+
+
+def test_ask_deviation_confirm_and_find_the_audit_record(served_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, data = served_app
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(90_000)  # the first page load ingests the demo protocol
+            expect.set_options(timeout=90_000)
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Ask")).to_be_visible()
+
+            reviewer = page.locator('input[aria-label="Reviewer name"]')
+            reviewer.fill(REVIEWER)
+            reviewer.press("Enter")
+            _idle(page)
+
+            question = page.locator('textarea[aria-label="Question"]')
+            question.fill(QUESTION)
+            page.get_by_role("button", name="Assess question").click()
+            _idle(page)
+            badge = page.get_by_text("Overall verdict: DEVIATION")
+            expect(badge).to_be_visible()
+            expect(page.locator("mark").first).to_be_visible()  # the cited words, highlighted
+            expect(page.get_by_text("quote verified verbatim").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "e2e_1_ask_deviation.png"), full_page=True)
+
+            page.get_by_role("button", name="Send to review").click()
+            _idle(page)
+            expect(page.get_by_text("Sent to review as item")).to_be_visible()
+            item_text = page.get_by_text("Sent to review as item").first.inner_text()
+            item_id = item_text.rsplit(" ", 1)[-1].rstrip(".")
+
+            page.get_by_role("link", name="Review").click()
+            expect(page.get_by_role("heading", name="Review")).to_be_visible()
+            expect(page.get_by_role("combobox", name="Item")).to_have_value(re.compile(item_id))  # queued item chosen
+            _idle(page)
+            page.get_by_role("button", name="Record decision").click()  # "Confirm" is the default decision
+            expect(page.get_by_text(f"Recorded: confirmed by {REVIEWER}")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "e2e_2_review_confirmed.png"), full_page=True)
+        finally:
+            browser.close()
+
+    store = AuditStore(f"sqlite:///{(data / 'trialguard.db').resolve()}")
+    history = store.records(item_id=item_id)
+    assert [r.action for r in history] == [Action.SUBMITTED, Action.CONFIRMED]
+    confirmed = history[-1]
+    assert confirmed.actor == REVIEWER and not confirmed.actor_verified
+    snapshot = confirmed.assessment
+    assert snapshot.overall.value == "DEVIATION" and snapshot.question == QUESTION
+    cited = [c for f in snapshot.findings if f.verdict.value == "VIOLATES" for c in f.citations]
+    assert cited and all(c.verified and c.page >= 1 for c in cited)
+    assert confirmed.protocol_sha256 == snapshot.provenance.protocol_sha256 and confirmed.engine_version
