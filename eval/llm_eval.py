@@ -19,7 +19,7 @@ from ingest.models import Page, Protocol
 from reasoning.assess import summarize
 from reasoning.evaluate import ENGINE_VERSION, judge_criterion
 from reasoning.llm import LLMClient
-from reasoning.models import Assessment, Provenance
+from reasoning.models import Assessment, Provenance, Verdict
 from reasoning.verify import review_with_llm
 from ui.settings import Settings
 
@@ -46,7 +46,7 @@ def run(fast: bool = False) -> SuiteResult:
     sample = random.Random(11).sample(cases, min(len(cases), FAST_CASES if fast else FULL_CASES))
     llm = LLMClient.from_settings(Settings())
     guardrails: Counter = Counter()
-    latencies, misses, agree = [], [], 0
+    latencies, misses, agree, violations_lost = [], [], 0, 0
 
     def review(case):
         assessment, protocol = _engine_assessment(case)
@@ -60,6 +60,8 @@ def run(fast: bool = False) -> SuiteResult:
             guardrails.update(reviewed.guardrails)
             same = [f.verdict for f in reviewed.findings] == [f.verdict for f in engine.findings]
             agree += same
+            violations_lost += any(e.verdict is Verdict.VIOLATES and r.verdict is not Verdict.VIOLATES
+                                   for e, r in zip(engine.findings, reviewed.findings))
             if not same:
                 misses.append(f"{case.id}: engine {engine.findings[0].verdict.value}, after LLM review "
                               f"{[f.verdict.value for f in reviewed.findings]} ({'; '.join(reviewed.notes)[:200]})")
@@ -68,7 +70,7 @@ def run(fast: bool = False) -> SuiteResult:
     n = len(sample)
     return SuiteResult(
         suite="llm",
-        metrics={"agreement_with_engine": agree / n if n else 0.0,
+        metrics={"agreement_with_engine": agree / n if n else 0.0, "violations_lost": violations_lost,
                  **{f"guardrail_{name}_per_case": count / n for name, count in guardrails.items()}},
         counts={"cases": n, **{f"guardrail_{name}": count for name, count in guardrails.items()}},
         misses=misses,

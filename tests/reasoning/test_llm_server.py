@@ -141,3 +141,16 @@ def test_review_with_llm_end_to_end(llm):
     a, proto = engine_assessment()
     result = review_with_llm(a, proto, llm)
     assert result.provenance.llm_used and "llm_fallback" not in {k for k, v in result.guardrails.items() if v}
+
+
+def test_llm_eval_suite_never_loses_an_engine_violation(vllm_url, monkeypatch):
+    """`trialguard eval` with TRIALGUARD_LLM_URL set: the gold cases through the guarded LLM path."""
+    from eval import llm_eval
+
+    monkeypatch.setenv("TRIALGUARD_LLM_URL", vllm_url)
+    monkeypatch.setenv("TRIALGUARD_LLM_MODEL", MODEL_NAME)
+    result = llm_eval.run(fast=True)
+    assert result.counts["cases"] == llm_eval.FAST_CASES
+    assert result.metrics["violations_lost"] == 0, result.misses
+    assert 0.0 <= result.metrics["agreement_with_engine"] <= 1.0
+    assert len(result.latencies_ms) == llm_eval.FAST_CASES
