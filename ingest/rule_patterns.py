@@ -38,6 +38,8 @@ class RulePatterns(BaseModel):
     sex_words: dict[Literal["F", "M"], list[str]]
     window_units: dict[str, int]
     window_relations: list[str]
+    window_anchor_stops: list[str] = []
+    window_lab_subjects: list[str] = []
     negation_cues: list[str]
     not_analyte_names: list[str] = []
     count_words: list[str] = []

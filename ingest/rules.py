@@ -16,7 +16,16 @@ The grammar, in reading order:
 * condition / sex: the clause after a threshold ("(<= 5 x ULN with liver metastases)", "if no liver
   metastases", "for females"); a condition between the analyte and its number also counts
   ("bilirubin in patients with Gilbert's syndrome < 3 x ULN").
-* window: "within 14 days before randomization" anywhere in the text applies to its rules.
+* window: "within 14 days before randomization" applies to the rules of its own clause (the ';'-, ':'- or
+  sentence-delimited segment it stands in). A window in a lead-in without thresholds of its own reaches further:
+  one that ends in ':' ("Adequate organ function within 14 days before randomization:") covers the rules listed
+  after it, one whose subject is the lab values ("all laboratory values obtained within 14 days before ...")
+  covers every rule of the criterion, and a sub-item inherits such a window from its parent's lead-in
+  (`context`). A window in a clause about something else ("an acute kidney injury in the 3 months before
+  randomization that has not fully resolved; or a serum creatinine > 2.5 mg/dL") covers no lab rule. The anchor
+  is the event only: it stops at a relative clause, a conjunction or a comma.
+* quote: the analyte name and the threshold; a threshold chained onto the analyte of an earlier one ("> 470 ms
+  for females" after "QTcF ... > 450 ms for males or") quotes its own span only.
 
 The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
 """
@@ -50,6 +59,9 @@ _SCIENTIFIC_RE = re.compile(
 )
 _RANGE_JOIN = r"\s*(?:-|–|—|‐|to|and|through)\s*"
 _SENTENCE_END_RE = re.compile(r"[;]|(?<!\b[A-Za-z])\.(?=\s+[A-Z(\[])|\n\s*\n")  # "i.e. <" is no sentence end
+# The clauses a time window is scoped to: sentence ends, ';', and a ':' that leads into a list ("... : ANC ...").
+_SEGMENT_END_RE = re.compile(_SENTENCE_END_RE.pattern + r"|:(?=\s)")
+_LAB_SUBJECT_WORDS = 6  # how many words before "within" may name the lab values as the window's subject
 _UNIT_TOKEN_RE = re.compile(r"(?:[^\s,;()\[\]]|(?<=\d),(?=\d))+")  # "ml/min/1,73 m2" keeps its decimal comma
 _WINDOW_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                         "nine": 9, "ten": 10, "fourteen": 14, "twenty-one": 21, "twenty-eight": 28, "thirty": 30}
@@ -90,6 +102,19 @@ class _Threshold:
     multiple_of: str | None = None
     alternatives: list[AlternativeThreshold] = field(default_factory=list)
     end_with_alternatives: int = 0
+
+
+@dataclass
+class _Window:
+    """One "within N days before <anchor>" and the clause it stands in."""
+
+    start: int
+    days: int
+    anchor: str
+    segment_start: int
+    segment_end: int
+    lead_in: bool  # the clause ends with ':': it introduces the items after it
+    lab_subject: bool  # "laboratory values obtained within ...": the window is about every lab of the criterion
 
 
 @dataclass
@@ -169,6 +194,9 @@ class _Grammar:
             r"(?P<rel>" + phrase_regex(patterns.window_relations) + r")\s+(?P<anchor>[^.;:,()\n<>=≤≥]{2,60})",
             re.IGNORECASE,
         )
+        self.anchor_stop_re = re.compile(
+            r"[\s,]+" + phrase_regex(patterns.window_anchor_stops or ["(?!x)x"]) + r"(?=\s|$)", re.IGNORECASE)
+        self.lab_subject_re = re.compile(phrase_regex(patterns.window_lab_subjects or ["(?!x)x"]), re.IGNORECASE)
         self.count_words = {w.lower() for w in patterns.count_words}
         self.normal_range_of = {}
         for side, phrases in patterns.normal_range_phrases.items():
@@ -596,7 +624,18 @@ def _sex(clause: str, g: _Grammar) -> tuple[Sex, int] | None:
     return g.sex_of[_norm_phrase(match.group("sex"))], match.end()
 
 
-def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
+def _segment(text: str, position: int) -> tuple[int, int, bool]:
+    """The clause around `position`: (start, end, ends with ':')."""
+    start = 0
+    for match in _SEGMENT_END_RE.finditer(text):
+        if match.end() <= position:
+            start = match.end()
+        elif match.start() >= position:
+            return start, match.start(), match.group(0) == ":"
+    return start, len(text), False
+
+
+def _windows(text: str, g: _Grammar) -> list[_Window]:
     found = []
     for match in g.window_re.finditer(text):
         n_text = match.group("n").lower()
@@ -607,11 +646,56 @@ def _windows(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
         anchor = match.group("anchor")
         comparator = g.comparator_re.search(anchor)
         anchor = anchor[:comparator.start()] if comparator else anchor
-        anchor = re.split(r"(?i)\s+(?:and|or|meets?|must|should|will|is|are|with|for|in)\s", anchor)[0]
+        stop = g.anchor_stop_re.search(anchor)  # "randomization that has not fully resolved" -> "randomization"
+        anchor = anchor[:stop.start()] if stop else anchor
         anchor = anchor.strip(" .,")
-        if anchor:
-            found.append((match.start(), n * per_unit, anchor))
+        if not anchor:
+            continue
+        segment_start, segment_end, lead_in = _segment(text, match.start())
+        words_before = text[segment_start:match.start()].split()[-_LAB_SUBJECT_WORDS:]
+        found.append(_Window(match.start(), n * per_unit, anchor, segment_start, segment_end, lead_in,
+                             bool(g.lab_subject_re.search(" ".join(words_before)))))
     return found
+
+
+def _window_scopes(windows: list[_Window], threshold_starts: list[int]) -> tuple[list[_Window], list[_Window]]:
+    """Split windows into clause windows (their clause holds a threshold: they cover that clause only) and
+    lead-in windows (no threshold in their clause, and they introduce a list or name the lab values)."""
+    clause, lead_ins = [], []
+    for window in windows:
+        if any(window.segment_start <= s < window.segment_end for s in threshold_starts):
+            clause.append(window)
+        elif window.lead_in or window.lab_subject:
+            lead_ins.append(window)
+    return clause, lead_ins
+
+
+def _window_for(position: int, clause: list[_Window], lead_ins: list[_Window],
+                inherited: list[_Window]) -> _Window | None:
+    """The window of the threshold at `position`: its own clause's first, then a lead-in of this text, then one of
+    the parent's lead-in."""
+    own = [w for w in clause if w.segment_start <= position < w.segment_end]
+    if own:
+        return _nearest_window(own, position)
+    leading = [w for w in lead_ins if w.lab_subject or w.segment_end <= position]
+    if leading:
+        return _nearest_window(leading, position)
+    return inherited[-1] if inherited else None
+
+
+def _inherited_windows(context: str | None, g: _Grammar) -> list[_Window]:
+    """Windows a parent's lead-in gives its sub-items: "5. Adequate organ function within 14 days before
+    randomization:" -> every item under it. A window in a clause of the head that holds a threshold of its own, or
+    in an earlier clause that neither leads into the list nor names the lab values, is not inherited."""
+    if not isinstance(context, str) or not context.strip():
+        return []
+    head = context.rstrip()
+    windows = _windows(head, g)
+    if not windows:
+        return []
+    clause, lead_ins = _window_scopes(windows, [t.start for t in _thresholds(head, g)])
+    last_clause = [w for w in windows if w not in clause and w.segment_end >= len(head.rstrip(" .;:"))]
+    return [w for w in windows if w in lead_ins or w in last_clause]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -665,6 +749,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         return []
     thresholds = _thresholds(text, g)
     windows = _windows(text, g)
+    inherited_windows = _inherited_windows(context, g)
 
     # 1. each threshold belongs to the nearest analyte group before it, through a short gap, chaining
     #    "Hb >= 12 g/dL for females, >= 13 for males" onto the same group.
@@ -706,7 +791,11 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     # 2. after each threshold: an alternative unit in brackets, then its condition / sex clause.
     rules: list[LabRule] = []
     group_of_rule: list[int] = []
+    clause_windows, lead_in_windows = _window_scopes(windows, [t.start for _, t, _, _ in owned])
     starts = [t.start for _, t, _, _ in owned] + [gr.start for gr in groups]
+    first_threshold_of: dict[int, int] = {}
+    for group, threshold, _, _ in owned:
+        first_threshold_of.setdefault(id(group), threshold.start)
     group_starts = {gr.start for gr in groups}
     for group, threshold, chained, first_gap in owned:
         end = threshold.end_with_alternatives
@@ -736,11 +825,14 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             condition = _clause_head_condition(text, group, g)
         if condition is None and sex is None:
             sex = _preceding_sex(text, group, g)
-        window = _nearest_window(windows, group.start)
+        window = _window_for(threshold.start, clause_windows, lead_in_windows, inherited_windows)
         for code in group.codes:
             if not (threshold.multiple_of or _unit_fits(code, threshold.unit)):
                 continue
-            start = group.start if group.start >= 0 else threshold.start
+            # A chained threshold reuses the analyte named before it but quotes only its own words (the two
+            # limits that one "outside the normal range" stands for share the analyte's quote).
+            own_span = chained and threshold.start > first_threshold_of[id(group)]
+            start = threshold.start if own_span or group.start < 0 else group.start
             quote = text[start:quote_end]
             group_of_rule.append(id(group))
             rules.append(LabRule(
@@ -749,7 +841,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
                 multiple_of=threshold.multiple_of, alternatives=list(threshold.alternatives),
                 condition=condition[0] if condition else None,
                 condition_type=condition[1] if condition else None, sex=sex,
-                window_days=window[1] if window else None, window_anchor=window[2] if window else None,
+                window_days=window.days if window else None, window_anchor=window.anchor if window else None,
                 quote=quote, start=start, end=quote_end,
             ))
     _exceptions_limit_the_default(text, rules, group_of_rule)
@@ -854,12 +946,10 @@ def _preceding_sex(text: str, group: _Group, g: _Grammar) -> Sex | None:
     return g.sex_of.get(_norm_phrase(match.group(1))) if match else None
 
 
-def _nearest_window(windows: list[tuple[int, int, str]], position: int) -> tuple[int, int, str] | None:
+def _nearest_window(windows: list[_Window], position: int) -> _Window | None:
     if not windows:
         return None
-    if len(windows) == 1:
-        return windows[0]
-    before = [w for w in windows if w[0] <= position]
+    before = [w for w in windows if w.start <= position]
     return before[-1] if before else windows[0]
 
 

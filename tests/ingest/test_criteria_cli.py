@@ -38,8 +38,37 @@ def test_json_output_has_the_documented_shape():
     for criterion in criteria:
         for rule in criterion["rules"]:
             assert {"analyte", "comparator", "value", "low", "high", "unit", "multiple_of", "condition",
-                    "quote"} <= set(rule)
+                    "condition_type", "sex", "window_days", "window_anchor", "alternatives", "quote"} <= set(rule)
             assert rule["quote"] in criterion["text"]
+    # "9. Blood routine test within 7 days before C1D1 meets the following criteria: ... platelet count ≥ 75×10^9/L
+    # (if bone marrow plasmacyte < 50%)": the window and the condition's kind reach the JSON
+    (blood,) = [c for c in criteria if c["kind"] == "inclusion" and c["label"] == "9"]
+    assert {(r["analyte"], r["window_days"], r["window_anchor"]) for r in blood["rules"]} == {
+        ("WBC", 7, "C1D1"), ("NEUT", 7, "C1D1"), ("HGB", 7, "C1D1"), ("PLAT", 7, "C1D1")}
+    assert {(r["value"], r["condition_type"]) for r in blood["rules"] if r["analyte"] == "PLAT"} == {
+        (75.0, "if"), (50.0, "if")}
+
+
+@pytest.mark.slow
+def test_json_rules_carry_sex_alternatives_and_scoped_windows():
+    result = _trialguard("criteria", str(REPO / "protocols" / "TG-ONC-001_v1.0.pdf"), "--json")
+    assert result.returncode == 0, result.stderr
+    criteria = {(c["kind"], c["label"]): c for c in json.loads(result.stdout)["criteria"]}
+    (creatinine,) = criteria[("exclusion", "2")]["rules"]
+    assert creatinine["alternatives"] == [{"value": 221.0, "low": None, "high": None, "unit": "µmol/L"}]
+    # the 3-month window of the acute-kidney-injury clause is not the creatinine's
+    assert (creatinine["window_days"], creatinine["window_anchor"]) == (None, None)
+    organ = criteria[("inclusion", "5")]["rules"]
+    assert organ and all((r["window_days"], r["window_anchor"]) == (14, "randomization") for r in organ)
+    assert all(r["sex"] is None for r in organ)
+
+    result = _trialguard("criteria", str(REPO / "protocols" / "TG-HEP-003_v1.0.pdf"), "--json", "--kind", "exclusion")
+    assert result.returncode == 0, result.stderr
+    (qtc,) = [c for c in json.loads(result.stdout)["criteria"] if c["label"] == "12"]
+    assert [(r["value"], r["sex"], r["quote"]) for r in qtc["rules"]] == [
+        (450.0, "M", "QTcF from triplicate ECGs at screening > 450 ms for males"),
+        (470.0, "F", "> 470 ms for\nfemales"),
+    ]
 
 
 @pytest.mark.slow

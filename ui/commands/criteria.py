@@ -22,6 +22,11 @@ def _rule_json(rule: LabRule) -> dict[str, object]:
         "unit": rule.unit,
         "multiple_of": rule.multiple_of,
         "condition": rule.condition,
+        "condition_type": rule.condition_type,
+        "sex": rule.sex.value if rule.sex else None,
+        "window_days": rule.window_days,
+        "window_anchor": rule.window_anchor,
+        "alternatives": [alternative.model_dump() for alternative in rule.alternatives],
         "quote": rule.quote,
     }
 
@@ -60,7 +65,9 @@ def _describe(rule: LabRule) -> str:
         limit = f"{rule.comparator.value} {rule.value:g}" if rule.value is not None else rule.comparator.value
     unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
     condition = f" ({rule.condition_type or 'if'} {rule.condition})" if rule.condition else ""
-    return f"{rule.analyte} {limit}{unit}{condition}"
+    sex = f" [{rule.sex.value}]" if rule.sex else ""
+    window = f" within {rule.window_days} d before {rule.window_anchor}" if rule.window_days else ""
+    return f"{rule.analyte} {limit}{unit}{condition}{sex}{window}"
 
 
 def register(app: typer.Typer) -> None:
