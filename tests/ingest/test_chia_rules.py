@@ -6,15 +6,9 @@ R >= 0.90 and the floor may never go below 0.90 / 0.85.
 
 from __future__ import annotations
 
-import os
+import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
-import pytest  # noqa: E402
-
-from eval.rule_extraction import CHIA_DIR, Tuple_, evaluate, parse_gold_value  # noqa: E402
+from eval.rule_extraction import CHIA_DIR, Tuple_, evaluate, parse_gold_value
 
 PRECISION_FLOOR = 0.96
 RECALL_FLOOR = 0.93

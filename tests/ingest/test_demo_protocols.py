@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import importlib.util
 import math
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -17,12 +16,8 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
-import labs  # noqa: E402
-from ingest.models import Comparator, CriterionKind  # noqa: E402
+import labs
+from ingest.models import Comparator, CriterionKind
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOLS = REPO / "protocols"

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+import pytest
 
-import pytest  # noqa: E402
-
-from ingest.lab_manual import LabManual, read_lab_manual  # noqa: E402
-from labs.errors import DocumentError  # noqa: E402
-from labs.observation import Sex  # noqa: E402
+from ingest.lab_manual import LabManual, read_lab_manual
+from labs.errors import DocumentError
+from labs.observation import Sex
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "protocols"

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import pytest
+from test_rules import rules_of
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
-import pytest  # noqa: E402
-
-from ingest.models import LabRule  # noqa: E402
-from ingest.rules import extract_rules  # noqa: E402
-from labs.observation import Sex  # noqa: E402
-
-
-def rules_of(text: str, **kwargs) -> list[LabRule]:
-    rules = extract_rules(text, **kwargs)
-    for rule in rules:
-        assert text[rule.start:rule.end] == rule.quote, rule
-    return rules
+from ingest.models import LabRule
+from labs.observation import Sex
 
 
 def windows(rules: list[LabRule]) -> list[tuple[str, int | None, str | None]]:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from ingest.models import Comparator, LabRule  # noqa: E402
-from ingest.rules import extract_rules  # noqa: E402
-from labs.observation import Sex  # noqa: E402
+from ingest.models import Comparator, LabRule
+from ingest.rules import extract_rules
+from labs.observation import Sex
 
 
 def rules_of(text: str, **kwargs) -> list[LabRule]:

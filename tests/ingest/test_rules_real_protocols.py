@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+import pytest
 
-import pytest  # noqa: E402
-
-import labs  # noqa: E402
-from ingest import parse_protocol  # noqa: E402
-from ingest.models import Criterion, CriterionKind, LabRule, Protocol  # noqa: E402
-from ingest.rules import extract_rules  # noqa: E402
+import labs
+from ingest import parse_protocol
+from ingest.models import Criterion, CriterionKind, LabRule, Protocol
+from ingest.rules import extract_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOLS = ROOT / ".." / "shared" / "data" / "protocols"
