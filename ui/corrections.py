@@ -147,9 +147,11 @@ class CorrectedIndex:
     wrapped index's own behaviour.
     """
 
-    def __init__(self, index, store: AuditStore | None = None):
+    def __init__(self, index, store: AuditStore | None = None, *, pinned_version: str | None = None):
         self._index = index
         self._store = store or open_store()
+        # a version the user chose explicitly (Ask page): judged against it whatever the lab date
+        self._pinned = pinned_version
         # read once per view: build_assessor makes a view per request, and a batch must not query per row
         self._by_protocol: dict[str, dict[str, RuleCorrection]] = {}
 
@@ -165,8 +167,14 @@ class CorrectedIndex:
     def wrapped(self):
         return self._index
 
+    def version_in_force(self, protocol_id: str, on_date=None) -> str:
+        if self._pinned is not None:
+            self._index.protocol(protocol_id, self._pinned)  # raises the index's own error for an unknown version
+            return self._pinned
+        return self._index.version_in_force(protocol_id, on_date)
+
     def protocol(self, protocol_id: str, version: str | None = None) -> Protocol:
-        protocol = self._index.protocol(protocol_id, version)
+        protocol = self._index.protocol(protocol_id, version or self._pinned)
         corrections = {
             cid: c for cid, c in self._corrections(protocol_id).items() if c.protocol_version == protocol.version
         }
@@ -176,7 +184,17 @@ class CorrectedIndex:
 
     def search(self, observations, protocol_id: str, on_date=None, top_k: int = 5, kinds=None):
         observations = list(observations)
-        candidates = self._index.search(observations, protocol_id, on_date, top_k, kinds)
+        if self._pinned is not None:
+            # search the pinned version: the index picks the version in force on its effective date
+            info = next(v for v in self._index.versions(protocol_id) if v.version == self._pinned)
+            if info.effective_date is not None:
+                on_date = info.effective_date
+            candidates = [
+                c for c in self._index.search(observations, protocol_id, on_date, top_k, kinds)
+                if c.criterion.version == self._pinned
+            ]
+        else:
+            candidates = self._index.search(observations, protocol_id, on_date, top_k, kinds)
         corrections = self._corrections(protocol_id)
         if not corrections:
             return candidates
@@ -187,7 +205,7 @@ class CorrectedIndex:
         ]
         seen = {c.criterion.id for c in corrected}
         for observation in observations:
-            version = self._index.version_in_force(protocol_id, on_date or observation.date)
+            version = self.version_in_force(protocol_id, on_date or observation.date)
             related = set(self._index.related_analytes(observation.analyte))
             for criterion in self.protocol(protocol_id, version).criteria:
                 if criterion.id in seen or criterion.id not in corrections:

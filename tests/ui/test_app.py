@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reasoning.models import OverallVerdict
+from conftest import REPO
+
 from ui.audit import Action, ItemStatus
 
 QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"  # 6.25 x ULN: over every branch of the limits
@@ -139,3 +141,19 @@ def test_review_confirm_override_flag_with_history(app_db, app, ask):
     assert list(history["action"]) == ["submitted", "overridden"]
     assert list(history["after"]) == ["", "NO_DEVIATION"]
     assert [r.action for r in app_db.records(item_id=first)] == [Action.SUBMITTED, Action.OVERRIDDEN]
+
+
+def test_version_picker_pins_the_version_judged(app):
+    """A lab date under v1.0 judged against v2.0 on request: the amendment's lower platelet limit applies."""
+    from ui.demo_protocols import ingest_document
+    from ui.views import common
+
+    ingest_document(common.index(), REPO / "protocols" / "TG-ONC-001_v2.0.pdf", protocol_id="TG-ONC-001",
+                    version="2.0", effective_date=__import__("datetime").date(2024, 6, 1))
+    question = "Patient 1005 platelets 80 x10^9/L on 2024-03-02"  # v1.0 needs >= 100, v2.0 >= 75
+    app.run()
+    assert "Overall verdict: DEVIATION" in _markdown(_ask(app, question))
+    app.selectbox(key="ask_version").select("2.0 (effective 2024-06-01)").run()
+    text = _markdown(_ask(app, question))
+    assert "version **2.0**" in text and "Overall verdict: DEVIATION" not in text
+    assert any("version in force on the lab date is 1.0" in w.value for w in app.warning)

@@ -8,12 +8,14 @@ Never `playwright install`: the browser is Debian's chromium (`make browser` / a
 from __future__ import annotations
 
 import os
+import asyncio
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +33,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO / "test-artifacts"
 QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"
 REVIEWER = "Dr E2E Reviewer"
+TRUSTED_HEADER = "X-Trusted-User"  # what an SSO proxy would set
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,6 +64,60 @@ def _idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=90_000)
 
 
+class HeaderProxy:
+    """A minimal stand-in for an SSO reverse proxy: forwards 127.0.0.1:<port> to the app and sets the
+    trusted user header on every request it forwards (dropping any the client sent), as oauth2-proxy does."""
+
+    def __init__(self, upstream_port: int, user: str):
+        self.upstream_port, self.user = upstream_port, user
+        self.port = _free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.CancelledError):  # either side hung up
+            pass
+        finally:
+            writer.close()
+
+    async def _client(self, c_reader, c_writer) -> None:
+        try:
+            head = await c_reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            c_writer.close()
+            return
+        lines = [line for line in head.split(b"\r\n")[:-2]
+                 if not line.lower().startswith(TRUSTED_HEADER.lower().encode() + b":")]
+        lines.append(f"{TRUSTED_HEADER}: {self.user}".encode())
+        u_reader, u_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        u_writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        # one request per connection is enough here: the header matters on the websocket upgrade
+        await asyncio.gather(self._pipe(c_reader, u_writer), self._pipe(u_reader, c_writer))
+
+    def __enter__(self) -> "HeaderProxy":
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._client, "127.0.0.1", self.port), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        async def shutdown() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
 @pytest.fixture
 def served_app(tmp_path):
     if not CHROMIUM.is_file():
@@ -79,7 +136,8 @@ def served_app(tmp_path):
     data = tmp_path / "data"
     port = _free_port()
     env = {**os.environ, "TRIALGUARD_DATA_DIR": str(data), "TRIALGUARD_PROTOCOLS_DIR": str(protocols),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1"}
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
+           "TRIALGUARD_TRUSTED_USER_HEADER": TRUSTED_HEADER}
     env.pop("TRIALGUARD_DB_URL", None)
     env.pop("TRIALGUARD_LLM_URL", None)
     log = tmp_path / "app.log"
@@ -144,6 +202,15 @@ def test_ask_deviation_confirm_and_find_the_audit_record(served_app):
             page.get_by_role("button", name="Record decision").click()  # "Confirm" is the default decision
             expect(page.get_by_text(f"Recorded: confirmed by {REVIEWER}")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "e2e_2_review_confirmed.png"), full_page=True)
+
+            # behind an SSO proxy that sets the configured header, the user comes from it and is not typed
+            with HeaderProxy(int(url.rsplit(":", 1)[1]), "alice@hospital.example") as proxy:
+                sso = browser.new_page()
+                sso.goto(f"http://127.0.0.1:{proxy.port}")
+                expect(sso.get_by_text("Signed in as alice@hospital.example")).to_be_visible()
+                expect(sso.locator('input[aria-label="Reviewer name"]')).to_have_count(0)
+                sso.screenshot(path=str(ARTIFACTS / "e2e_3_sso_user.png"))
+                sso.close()
         finally:
             browser.close()
 

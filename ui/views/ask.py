@@ -79,7 +79,7 @@ def question_tab(protocol_id: str, version: str | None) -> None:
         if not question.strip():
             st.error("Write a question first.")
             return
-        _run(lambda: common.assessor().ask(question.strip(), protocol_id), protocol_id, version)
+        _run(lambda: common.assessor(version).ask(question.strip(), protocol_id), protocol_id, version)
 
 
 def structured_tab(protocol_id: str, version: str | None) -> None:
@@ -132,10 +132,18 @@ def structured_tab(protocol_id: str, version: str | None) -> None:
         common.show_error(exc)
         return
     _run(
-        lambda: common.assessor().assess([observation], protocol_id, on_date=on_date, demographics=demographics),
+        lambda: common.assessor(version).assess([observation], protocol_id, on_date=on_date, demographics=demographics),
         protocol_id,
         version,
     )
+
+
+def _version_in_force(assessment: Assessment) -> str | None:
+    dates = [o.date for o in assessment.observations if o.date]
+    try:
+        return common.index().version_in_force(assessment.protocol_id, max(dates) if dates else None)
+    except Exception:  # a date before the first version: nothing to compare with
+        return None
 
 
 def send_to_review(assessment: Assessment) -> None:
@@ -174,11 +182,12 @@ def render() -> None:
         return
     assessment = Assessment.model_validate_json(raw)
     picked = st.session_state.get("ask_picked_version")
-    if picked and picked != assessment.version:
-        st.warning(
-            f"You picked version {picked}, but version {assessment.version} is in force on the lab date; "
-            f"the assessment uses {assessment.version}."
-        )
+    if picked:
+        in_force = _version_in_force(assessment)
+        if in_force and in_force != picked:
+            st.warning(
+                f"Judged against version {picked}, as chosen; the version in force on the lab date is {in_force}."
+            )
     render_assessment(assessment, key="ask")
     send_to_review(assessment)
 

@@ -26,10 +26,17 @@ def index():
     return build_index(settings())
 
 
-def assessor():
+def assessor(version: str | None = None):
+    """The Assessor with reviewers' corrections; `version` pins the protocol version (else: in force on the date)."""
     from ui.services import build_assessor  # noqa: PLC0415
 
-    return build_assessor(settings())
+    if version is None:
+        return build_assessor(settings())
+    from reasoning.assess import Assessor  # noqa: PLC0415
+    from ui.corrections import CorrectedIndex  # noqa: PLC0415
+    from ui.services import build_llm  # noqa: PLC0415
+
+    return Assessor(CorrectedIndex(index(), store(), pinned_version=version), build_llm(settings()))
 
 
 def store() -> AuditStore:
