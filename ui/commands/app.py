@@ -21,6 +21,7 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",  # no developer menu or Deploy button for CRAs
     ]
 
 

@@ -193,6 +193,9 @@ def register(app: typer.Typer) -> None:
         console = Console(width=160)
         lab_file = read_lab_files(files, file_format.value, dm)
         versions = load_protocol_versions(protocol, settings)
+        from ui.corrections import apply_corrections  # reviewers' rule corrections count in batch too (ui helper)
+
+        versions = [apply_corrections(p) for p in versions]
         reference_ranges = []
         if ranges is not None:
             from ingest.lab_manual import read_lab_manual
