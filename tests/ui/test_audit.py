@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from reasoning.models import OverallVerdict
 from ui.audit import Action, AuditError, AuditStore, FlagKind, ItemKind, ItemStatus
 
-WRITES_PER_WRITER = 40
+WRITES_PER_WRITER = 50
 
 
 def _write_many(url: str, writer: str, n: int, store: AuditStore | None = None) -> None:

@@ -67,3 +67,28 @@ def test_other_protocol_versions_are_untouched(store):
     assert apply_corrections(protocol, store).criteria[0].rules == []
     other = protocol.model_copy(update={"version": "2.0"})
     assert apply_corrections(other, store).criteria[0].rules[0].value == 2.5
+
+
+@pytest.mark.slow
+def test_corrected_index_finds_a_criterion_by_a_rule_the_parser_missed(app_env, app_db):
+    """A reviewer adds a rule on an analyte the criterion had none for: searches for it now find the criterion."""
+    from labs.observation import LabObservation
+    from ui.corrections import CorrectedIndex
+    from ui.services import build_index
+    from ui.settings import Settings
+
+    from ui.demo_protocols import ensure_demo_protocols
+
+    index = build_index(Settings())
+    ensure_demo_protocols(index, Settings().protocols_dir)  # the session's one demo protocol, if not in yet
+    protocol = index.protocol("TG-ONC-001", "1.0")
+    target = next(c for c in protocol.criteria if c.kind is CriterionKind.DISCONTINUATION and not c.rules)
+    observation = LabObservation(analyte="LIPASE", value=900, unit="U/L", uln=60)
+    assert target.id not in {c.criterion.id for c in index.search([observation], "TG-ONC-001", top_k=1)}
+
+    rule = LabRule(analyte="LIPASE", comparator=Comparator.GT, value=3, multiple_of="ULN", quote=target.text[:20])
+    record_correction(app_db, target, [rule], actor="Dr Ada", reason="the parser missed this threshold")
+    found = {c.criterion.id: c for c in CorrectedIndex(index, app_db).search([observation], "TG-ONC-001", top_k=1)}
+    assert target.id in found
+    assert found[target.id].criterion.rules[0].source == "reviewer"
+    assert found[target.id].why == ["reviewer-corrected rule on LIPASE"]
