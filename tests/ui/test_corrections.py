@@ -83,7 +83,8 @@ def test_corrected_index_finds_a_criterion_by_a_rule_the_parser_missed(app_env, 
     ensure_demo_protocols(index, Settings().protocols_dir)  # the session's one demo protocol, if not in yet
     protocol = index.protocol("TG-ONC-001", "1.0")
     target = next(c for c in protocol.criteria if c.kind is CriterionKind.DISCONTINUATION and not c.rules)
-    observation = LabObservation(analyte="LIPASE", value=900, unit="U/L", uln=60)
+    observation = LabObservation(analyte="LIPASE", value=900, unit="U/L", uln=60,
+                                 date=__import__("datetime").date(2024, 3, 2))  # v1.0 in force
     assert target.id not in {c.criterion.id for c in index.search([observation], "TG-ONC-001", top_k=1)}
 
     rule = LabRule(analyte="LIPASE", comparator=Comparator.GT, value=3, multiple_of="ULN", quote=target.text[:20])
