@@ -22,7 +22,7 @@ SUITES: dict[str, str] = {
     "rule_extraction": "eval.suites:rule_extraction",
     "retrieval": "eval.retrieval_eval:run",
     "verdicts": "eval.suites:verdicts",
-    "screening": "eval.suites:screening",
+    "screening": "eval.screening_eval:run",
     "overrides": "eval.suites:overrides",
     "llm": "eval.suites:llm",  # runs only when TRIALGUARD_LLM_URL is set
 }

@@ -96,20 +96,6 @@ def overrides(fast: bool = False) -> SuiteResult:
     return result.model_copy(update={"suite": "overrides"})
 
 
-def screening(fast: bool = False) -> SuiteResult:
-    from eval.screening_eval import run
-
-    result = run(patients=200 if fast else 600)
-    missed = sum(1 for d in result["disagreements"] if d["expected"] == "VIOLATES")
-    return SuiteResult(
-        suite="screening",
-        metrics={"agreement": result["agreement"], "missed_violations": missed, "seconds": result["seconds"]},
-        counts={"patients": result["patients"], "pairs": result["pairs"], "rows_in": result["rows_in"],
-                "rows_judged": result["rows_judged"], "errors": result["errors"]},
-        misses=[f"{k}: {n}" for k, n in result["disagreement_kinds"].items()],
-    )
-
-
 def llm(fast: bool = False) -> SuiteResult:
     if not os.environ.get("TRIALGUARD_LLM_URL"):
         return SuiteResult(suite="llm", skipped="TRIALGUARD_LLM_URL is not set (the LLM path is optional)")

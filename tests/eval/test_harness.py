@@ -53,3 +53,15 @@ def test_report_has_metrics_plots_and_json(tmp_path):
                 "verdicts_latency.png"):
         assert (tmp_path / png).stat().st_size > 1000
     assert json.loads((tmp_path / "metrics.json").read_text())["metrics"]["verdicts"]["accuracy"] == 0.5
+
+
+def test_every_suite_entry_resolves_to_a_run_fast_function():
+    import importlib
+    import inspect
+
+    from eval.harness import SUITES
+
+    for name, target in SUITES.items():
+        module_name, function_name = target.split(":")
+        function = getattr(importlib.import_module(module_name), function_name)
+        assert "fast" in inspect.signature(function).parameters, f"{name}: {target} must accept fast="
