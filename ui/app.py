@@ -13,9 +13,9 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from ui.views import common  # noqa: E402
+from ui.views import common
 
 PAGES = Path(__file__).resolve().parent / "views"
 
@@ -23,7 +23,7 @@ PAGES = Path(__file__).resolve().parent / "views"
 @st.cache_resource(show_spinner="First start: ingesting the demo protocols…")
 def _demo_protocols(data_dir: str, protocols_dir: str) -> list[str]:
     """Once per server process and data dir; the index skips what it already holds."""
-    from ui.demo_protocols import ensure_demo_protocols  # noqa: PLC0415
+    from ui.demo_protocols import ensure_demo_protocols
 
     return ensure_demo_protocols(common.index(), Path(protocols_dir))
 
@@ -48,7 +48,7 @@ def main() -> None:
     protocols_dir = settings.protocols_dir if settings.protocols_dir.is_absolute() else Path(_ROOT) / settings.protocols_dir
     try:
         added = _demo_protocols(str(settings.data_dir.resolve()), str(protocols_dir))
-    except Exception as exc:  # the app still opens; the Protocols page can ingest by hand
+    except Exception as exc:  # noqa: BLE001 - the app still opens; the Protocols page can ingest by hand
         st.error(f"Could not ingest the demo protocols from {protocols_dir}: {exc}")
         added = []
     if added:

@@ -16,8 +16,9 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
@@ -37,8 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from labs.errors import ConfigError, TrialGuardError
 from ingest.models import Criterion
+from labs.errors import ConfigError, TrialGuardError
 from reasoning.models import Assessment, Finding
 from ui.settings import Settings
 
@@ -180,7 +181,7 @@ def _load(value: str | None) -> dict[str, Any] | None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class AuditStore:
@@ -203,7 +204,7 @@ class AuditStore:
         self._retry_write(self._create_schema)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "AuditStore":
+    def from_settings(cls, settings: Settings | None = None) -> AuditStore:
         settings = settings or Settings()
         if not settings.db_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -423,7 +424,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _record_of(row: Any) -> AuditRecord:
     created = row["created_at"]
     if created.tzinfo is None:  # SQLite drops the zone; we only ever write UTC
-        created = created.replace(tzinfo=dt.timezone.utc)
+        created = created.replace(tzinfo=dt.UTC)
     return AuditRecord(
         id=row["id"],
         item_id=row["item_id"],

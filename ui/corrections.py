@@ -71,7 +71,7 @@ def record_correction(
             action=Action.RULE_CORRECTED,
             actor=actor,
             actor_verified=actor_verified,
-            created_at=dt.datetime.now(dt.timezone.utc),
+            created_at=dt.datetime.now(dt.UTC),
             reason=reason.strip(),
             before={"rules": [r.model_dump(mode="json") for r in replaced]},
             after={
@@ -198,7 +198,7 @@ class CorrectedIndex:
         corrections = self._corrections(protocol_id)
         if not corrections:
             return candidates
-        from retrieval.models import Candidate  # noqa: PLC0415 - ui may import retrieval; keep module import light
+        from retrieval.models import Candidate
 
         corrected = [
             c.model_copy(update={"criterion": apply_to_criterion(c.criterion, corrections)}) for c in candidates

@@ -11,7 +11,7 @@ from ingest.models import Protocol
 def ingest_document(index, path: Path, *, protocol_id: str | None = None, version: str | None = None,
                     effective_date: dt.date | None = None, title: str | None = None) -> Protocol:
     """Parse one document and index it (the index skips an unchanged file of the same version)."""
-    from ingest import parse_protocol  # noqa: PLC0415 - heavy parsers load only when a document is ingested
+    from ingest import parse_protocol
 
     protocol = parse_protocol(path, protocol_id=protocol_id, version=version, effective_date=effective_date)
     if title and not protocol.title:
@@ -26,7 +26,7 @@ def ensure_demo_protocols(index, protocols_dir: Path) -> list[str]:
     Idempotent: a second call (or a second app start on the same data dir) adds nothing. No manifest = nothing
     to do (a deployment may ship without the demo protocols).
     """
-    from retrieval.manifest import MANIFEST_NAME, read_manifest  # noqa: PLC0415
+    from retrieval.manifest import MANIFEST_NAME, read_manifest
 
     manifest = Path(protocols_dir) / MANIFEST_NAME
     if not manifest.is_file():

@@ -14,7 +14,8 @@ submission without its criteria, cannot be a per-criterion case and is reported 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -13,7 +13,14 @@ import pytest
 
 from ingest.models import CriterionKind
 from labs.observation import LabObservation
-from reasoning.models import Assessment, Citation, Finding, OverallVerdict, Provenance, Verdict
+from reasoning.models import (
+    Assessment,
+    Citation,
+    Finding,
+    OverallVerdict,
+    Provenance,
+    Verdict,
+)
 
 
 def make_assessment(overall: OverallVerdict = OverallVerdict.DEVIATION, value: float = 150.0) -> Assessment:
@@ -50,7 +57,7 @@ def make_assessment(overall: OverallVerdict = OverallVerdict.DEVIATION, value: f
         findings=[finding],
         observations=[obs],
         provenance=Provenance(
-            engine_version="0.1.0", model=None, protocol_sha256="ab" * 32, created_at=dt.datetime.now(dt.timezone.utc)
+            engine_version="0.1.0", model=None, protocol_sha256="ab" * 32, created_at=dt.datetime.now(dt.UTC)
         ),
     )
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from reasoning.models import OverallVerdict
 from conftest import REPO
 
+from reasoning.models import OverallVerdict
 from ui.audit import Action, ItemStatus
 
 QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"  # 6.25 x ULN: over every branch of the limits

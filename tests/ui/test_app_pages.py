@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, make_assessment
 
 from reasoning.models import OverallVerdict, Verdict
-from ui.audit import Action, ItemKind, ItemStatus
+from ui.audit import Action, ItemKind
 
 pytestmark = pytest.mark.slow
 
@@ -142,12 +142,13 @@ def test_quality_page_shows_agreement_and_override_rate(app_db, app):
 
 
 def test_review_rates_and_eval_table():
-    from ui.audit import AuditRecord, ItemKind as K
+    from ui.audit import AuditRecord
+    from ui.audit import ItemKind as K
     from ui.views.quality import eval_metrics_table, review_rates
 
     def rec(i, action, day):
         return AuditRecord(id=i, item_id=f"it{i}", item_kind=K.ASSESSMENT, action=action, actor="a",
-                           created_at=dt.datetime(2026, 1, day, 12, tzinfo=dt.timezone.utc))
+                           created_at=dt.datetime(2026, 1, day, 12, tzinfo=dt.UTC))
 
     rates = review_rates([rec(1, Action.CONFIRMED, 1), rec(2, Action.OVERRIDDEN, 1), rec(3, Action.CONFIRMED, 2),
                           rec(4, Action.SUBMITTED, 2)])

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from reasoning.models import OverallVerdict
 from ui.audit import Action, AuditError, AuditStore, FlagKind, ItemKind, ItemStatus
 
 WRITES_PER_WRITER = 50
@@ -18,7 +17,7 @@ WRITES_PER_WRITER = 50
 
 def _write_many(url: str, writer: str, n: int, store: AuditStore | None = None) -> None:
     """One writer: processes open their own engine; threads share one store, as app sessions do."""
-    from conftest import make_assessment  # noqa: PLC0415 - spawn children import it here
+    from conftest import make_assessment
 
     store = store or AuditStore(url)
     assessment = make_assessment()

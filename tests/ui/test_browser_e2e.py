@@ -7,8 +7,8 @@ Never `playwright install`: the browser is Debian's chromium (`make browser` / a
 
 from __future__ import annotations
 
-import os
 import asyncio
+import os
 import re
 import shutil
 import signal
@@ -18,11 +18,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
-
 from conftest import DEMO_PROTOCOL, REPO
+
 from ui.audit import Action, AuditStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,7 +99,7 @@ class HeaderProxy:
         # one request per connection is enough here: the header matters on the websocket upgrade
         await asyncio.gather(self._pipe(c_reader, u_writer), self._pipe(u_reader, c_writer))
 
-    def __enter__(self) -> "HeaderProxy":
+    def __enter__(self) -> Self:
         self.thread.start()
         self.server = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._client, "127.0.0.1", self.port), self.loop).result(10)

@@ -74,10 +74,9 @@ def test_corrected_index_finds_a_criterion_by_a_rule_the_parser_missed(app_env, 
     """A reviewer adds a rule on an analyte the criterion had none for: searches for it now find the criterion."""
     from labs.observation import LabObservation
     from ui.corrections import CorrectedIndex
+    from ui.demo_protocols import ensure_demo_protocols
     from ui.services import build_index
     from ui.settings import Settings
-
-    from ui.demo_protocols import ensure_demo_protocols
 
     index = build_index(Settings())
     ensure_demo_protocols(index, Settings().protocols_dir)  # the session's one demo protocol, if not in yet

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         ] = "127.0.0.1",
     ) -> None:
         """Serve the app on http://127.0.0.1:PORT (the demo protocols are ingested on first start)."""
-        from ui.settings import Settings  # noqa: PLC0415 - fail fast on a bad setting, before Streamlit starts
+        from ui.settings import Settings
 
         Settings()
         for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",

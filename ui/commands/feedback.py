@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,12 +18,12 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--as-eval", help="only overrides, as eval cases (the GoldCase format of eval/gold/verdict_cases.yaml)"),
         ] = False,
-        out: Annotated[Optional[Path], typer.Option("--out", help="file to write; default: stdout")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="file to write; default: stdout")] = None,
     ) -> None:
         """Write every audit record (or, with --as-eval, each override as an eval case) as JSON lines."""
-        from ui.audit import open_store  # noqa: PLC0415
-        from ui.feedback_export import export_lines  # noqa: PLC0415
-        from ui.settings import Settings  # noqa: PLC0415
+        from ui.audit import open_store
+        from ui.feedback_export import export_lines
+        from ui.settings import Settings
 
         store = open_store(Settings())
         lines, skipped = export_lines(store, as_eval)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from labs.observation import Demographics, LabObservation, Sex
@@ -16,10 +14,10 @@ AUTO_VERSION = "in force on the lab date"
 
 def analyte_codes() -> list[str]:
     try:
-        import labs  # noqa: PLC0415
+        import labs
 
         return sorted(a.code for a in labs.catalog())
-    except Exception:  # catalog not available: the form falls back to free text
+    except Exception:  # noqa: BLE001 - catalog not available: the form falls back to free text
         return []
 
 
@@ -58,7 +56,7 @@ def _run(action, protocol_id: str, version: str | None) -> None:
     try:
         with st.spinner("Assessing…"):
             assessment: Assessment = action()
-    except Exception as exc:  # shown to the user; nothing is half-written
+    except Exception as exc:  # noqa: BLE001 - shown to the user; nothing is half-written
         common.show_error(exc)
         return
     st.session_state["ask_assessment"] = assessment.model_dump_json()
@@ -142,7 +140,7 @@ def _version_in_force(assessment: Assessment) -> str | None:
     dates = [o.date for o in assessment.observations if o.date]
     try:
         return common.index().version_in_force(assessment.protocol_id, max(dates) if dates else None)
-    except Exception:  # a date before the first version: nothing to compare with
+    except Exception:  # noqa: BLE001 - a date before the first version: nothing to compare with
         return None
 
 

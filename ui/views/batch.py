@@ -17,14 +17,14 @@ FORMATS = ["auto", "csv", "sdtm", "fhir"]
 
 
 def _save(upload) -> Path:
-    from ui.views.protocols import save_upload  # noqa: PLC0415
+    from ui.views.protocols import save_upload
 
     return save_upload(upload.name, upload.getvalue())
 
 
 def run_screen(protocol_id: str, lab_path: Path, fmt: str, dm_path: Path | None, visits: str):
-    from ingest.patients import read_lab_file  # noqa: PLC0415
-    from reasoning.batch import screen  # noqa: PLC0415
+    from ingest.patients import read_lab_file
+    from reasoning.batch import screen
 
     lab_file = read_lab_file(lab_path, fmt, dm_path)
     index = common.index()
@@ -41,7 +41,7 @@ def run_screen(protocol_id: str, lab_path: Path, fmt: str, dm_path: Path | None,
 
 
 def findings_frame(result) -> pd.DataFrame:
-    from ui.reports import finding_row  # noqa: PLC0415
+    from ui.reports import finding_row
 
     rows = []
     for i, pf in enumerate(result.findings):
@@ -56,7 +56,7 @@ def findings_frame(result) -> pd.DataFrame:
 
 
 def downloads(result) -> None:
-    from ui.reports import write_dv, write_findings  # noqa: PLC0415
+    from ui.reports import write_dv, write_findings
 
     with tempfile.TemporaryDirectory() as tmp:
         files = {
@@ -73,7 +73,7 @@ def downloads(result) -> None:
 
 def finding_assessment(pf, protocol) -> Assessment:
     """One batch finding as a single-finding assessment: what the review queue and audit trail hold."""
-    from reasoning.evaluate import ENGINE_VERSION  # noqa: PLC0415
+    from reasoning.evaluate import ENGINE_VERSION
 
     finding = pf.finding
     overall = Assessment.overall_of([finding])
@@ -89,7 +89,7 @@ def finding_assessment(pf, protocol) -> Assessment:
         provenance=Provenance(
             engine_version=ENGINE_VERSION,
             protocol_sha256=protocol.sha256 if protocol else None,
-            created_at=dt.datetime.now(dt.timezone.utc),
+            created_at=dt.datetime.now(dt.UTC),
             llm_used=finding.llm_verdict is not None,
         ),
     )
@@ -146,7 +146,7 @@ def render() -> None:
         else:
             try:
                 result = run_screen(protocol_id, _save(lab), fmt, _save(dm) if dm is not None else None, visits)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - shown to the user, the app stays up
                 common.show_error(exc)
                 result = None
             if result is not None:

@@ -70,7 +70,7 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
 def _protocol(assessment: Assessment) -> Protocol | None:
     try:
         return common.index().protocol(assessment.protocol_id, assessment.version)
-    except Exception:  # protocol removed or index not reachable: the card still shows the stored quotes
+    except Exception:  # noqa: BLE001 - protocol removed or index not reachable: the card still shows the stored quotes
         return None
 
 
@@ -87,7 +87,7 @@ def page_pdf_bytes(protocol: Protocol, page_number: int) -> bytes | None:
         path = common.REPO_ROOT / path
     if path.suffix.lower() != ".pdf" or not path.is_file():
         return None
-    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415
+    from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(str(path))
     if not 1 <= page_number <= len(reader.pages):

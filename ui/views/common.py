@@ -21,20 +21,20 @@ def settings() -> Settings:
 
 
 def index():
-    from ui.services import build_index  # noqa: PLC0415 - loads the embedder; only pages that search need it
+    from ui.services import build_index
 
     return build_index(settings())
 
 
 def assessor(version: str | None = None):
     """The Assessor with reviewers' corrections; `version` pins the protocol version (else: in force on the date)."""
-    from ui.services import build_assessor  # noqa: PLC0415
+    from ui.services import build_assessor
 
     if version is None:
         return build_assessor(settings())
-    from reasoning.assess import Assessor  # noqa: PLC0415
-    from ui.corrections import CorrectedIndex  # noqa: PLC0415
-    from ui.services import build_llm  # noqa: PLC0415
+    from reasoning.assess import Assessor
+    from ui.corrections import CorrectedIndex
+    from ui.services import build_llm
 
     return Assessor(CorrectedIndex(index(), store(), pinned_version=version), build_llm(settings()))
 
@@ -45,7 +45,7 @@ def store() -> AuditStore:
 
 def corrected_protocol(protocol_id: str, version: str):
     """The protocol version as assessments see it: parsed rules replaced by reviewers' corrections."""
-    from ui.corrections import apply_corrections  # noqa: PLC0415
+    from ui.corrections import apply_corrections
 
     return apply_corrections(index().protocol(protocol_id, version), store())
 
@@ -54,7 +54,7 @@ def judged_criteria(assessment) -> list:
     """The criteria an assessment's findings were judged on, with the rules as applied (for the audit record)."""
     try:
         protocol = corrected_protocol(assessment.protocol_id, assessment.version)
-    except Exception:  # protocol no longer in the index: the submission still goes through, without rules
+    except Exception:  # noqa: BLE001 - protocol no longer in the index: the submission still goes through, without rules
         return []
     wanted = {f.criterion_id for f in assessment.findings}
     return [c for c in protocol.criteria if c.id in wanted]
@@ -71,7 +71,7 @@ def trusted_user() -> str | None:
         return None
     try:
         value = st.context.headers.get(header)
-    except Exception:  # no request context (e.g. AppTest)
+    except Exception:  # noqa: BLE001 - no request context (e.g. AppTest)
         return None
     return value.strip() if value and value.strip() else None
 

@@ -11,8 +11,8 @@ import streamlit as st
 from ingest.models import CriterionKind, Protocol
 from ui.corrections import apply_corrections
 from ui.demo_protocols import ingest_document
-from ui.views import common
 from ui.protocol_diff import ChangeKind, diff_protocols
+from ui.views import common
 
 DOCUMENT_TYPES = ["pdf", "docx", "html", "htm", "txt", "md", "json"]
 
@@ -47,7 +47,7 @@ def ingest_form() -> None:
                 common.index(), path, protocol_id=protocol_id.strip() or None, version=version.strip() or None,
                 effective_date=effective,
             )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - shown to the user, the app stays up
         common.show_error(exc)
         return
     st.success(
