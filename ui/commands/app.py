@@ -40,6 +40,10 @@ def register(app: typer.Typer) -> None:
         for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
                            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}.items():
             os.environ.setdefault(key, value)
+        stale = APP_SCRIPT.parent / "pages"
+        if stale.exists():  # e.g. a leftover __pycache__: Streamlit would run a legacy multipage app from it
+            typer.secho(f"warning: remove {stale}: a pages/ folder beside ui/app.py bypasses the app's navigation",
+                        err=True, fg=typer.colors.YELLOW)
         typer.echo(f"TrialGuard on http://{address}:{port}")
         command = streamlit_command(port, address)
         sys.stdout.flush()
