@@ -340,9 +340,7 @@ def _rule_is_complete(rule: LabRule) -> str | None:
 
 
 def _verdict_word(holds: bool, kind: CriterionKind) -> str:
-    if kind is CriterionKind.INCLUSION:
-        return Verdict.MEETS.value if holds else Verdict.VIOLATES.value
-    return Verdict.VIOLATES.value if holds else Verdict.MEETS.value
+    return _to_verdict(State.HOLDS if holds else State.FAILS, kind).value
 
 
 def _judge_value(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context) -> tuple[State, str]:
@@ -786,9 +784,9 @@ def judge_criterion(
     notes: list[str] = []
     arithmetic = [line for o in outcomes for line in o.lines]
     if not natural:  # one rule alone decides nothing here: say whether its part holds, not a verdict
-        word_holds = Verdict.MEETS.value if criterion.kind is CriterionKind.INCLUSION else Verdict.VIOLATES.value
+        word_holds = _verdict_word(True, criterion.kind)
         arithmetic = [
-            re.sub(r"→ (MEETS|VIOLATES)", lambda m: "→ this part holds" if m.group(1) == word_holds
+            re.sub(r"→ (MEETS|VIOLATES|NEEDS_REVIEW)", lambda m: "→ this part holds" if m.group(1) == word_holds
                    else "→ this part does not hold", line)
             for line in arithmetic
         ]
