@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     llm_retries: int = Field(default=2, ge=0, description="retries with exponential backoff")
     llm_concurrency: int = Field(default=4, ge=1, description="concurrent LLM requests in batch screening")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of the feedback/audit store; unset = SQLite in the data dir")
+    trusted_user_header: str | None = Field(default=None, description="request header in which an SSO reverse proxy passes the authenticated user; unset = the reviewer name is a typed label")
     protocols_dir: Path = Field(default=Path("protocols"), description="demo protocols ingested on first start")
 
     @field_validator("llm_url", "qdrant_url")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -12,7 +11,6 @@ from ui.audit import AuditStore, open_store
 from ui.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TRUSTED_USER_HEADER_ENV = "TRIALGUARD_TRUSTED_USER_HEADER"
 
 
 def settings() -> Settings:
@@ -66,7 +64,7 @@ def trusted_user() -> str | None:
     Only meaningful behind a proxy that strips this header from client requests and sets it itself; without
     one, any client could send it. Unset (the default) = the reviewer name is a typed label.
     """
-    header = getattr(settings(), "trusted_user_header", None) or os.environ.get(TRUSTED_USER_HEADER_ENV)
+    header = settings().trusted_user_header
     if not header:
         return None
     try:
