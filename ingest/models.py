@@ -129,6 +129,9 @@ class Protocol(BaseModel):
     sections: list[Section] = Field(default_factory=list)
     criteria: list[Criterion] = Field(default_factory=list)
     reference_ranges: list[ReferenceRange] = Field(default_factory=list)
+    problems: list[str] = Field(
+        default_factory=list, description="what was read but not used, e.g. lab-manual rows that make no sense"
+    )
 
     @property
     def text(self) -> str:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import re
 from pathlib import Path
 
 from labs.errors import DocumentError
 
 from ingest.criteria import Item, split_items, split_paragraphs
+from ingest.lab_manual import read_lab_manual
 from ingest.lines import Line, split_lines
 from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
 from ingest.models import Criterion, CriterionKind, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
 from ingest.readers import ExtractedDocument, read_document
+from ingest.rules import extract_rules
 from ingest.sections import (
     CriteriaSection,
     Heading,
@@ -25,13 +26,6 @@ from ingest.sections import (
     numbered_heading,
 )
 
-_log = logging.getLogger(__name__)
-
-try:  # lab-rule extraction is its own module (ingest.rules); structure parsing works without it
-    from ingest.rules import extract_rules as _extract_rules
-except ImportError as _exc:  # pragma: no cover - only while ingest.rules or what it needs has not landed
-    _log.warning("lab-rule extraction unavailable (%s); criteria are parsed without rules", _exc)
-    _extract_rules = None
 
 _REFERENCE = re.compile(r"\b(?:Table|Appendix|Section)\s+[A-Z]?\d+(?:\.\d+)*[A-Za-z]?\b|\bAppendix\s+[A-Z]\b")
 
@@ -42,17 +36,26 @@ def parse_protocol(
     protocol_id: str | None = None,
     version: str | None = None,
     effective_date: dt.date | None = None,
+    lab_manual: str | Path | None = None,
 ) -> Protocol:
-    """Read, normalize and structure one protocol document. Raises DocumentError naming the file and reason."""
+    """Read, normalize and structure one protocol document. Raises DocumentError naming the file and reason.
+
+    `lab_manual`: the study's lab manual, whose reference ranges supply ULN/LLN when an observation has none;
+    its rows that make no sense are kept out and listed in `Protocol.problems`.
+    """
     path = Path(path)
     document = read_document(path)
-    return protocol_from_document(
+    protocol = protocol_from_document(
         document,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         protocol_id=protocol_id,
         version=version,
         effective_date=effective_date,
     )
+    if lab_manual is None:
+        return protocol
+    manual = read_lab_manual(Path(lab_manual))
+    return protocol.model_copy(update={"reference_ranges": manual.ranges, "problems": manual.problems})
 
 
 def protocol_from_document(
@@ -249,15 +252,9 @@ def _rules(text: str, item: Item, context: str | None) -> list[LabRule]:
     A sub-item is read with its parent's lead-in as context, so "[3a] ... ≥7.0% to ≤10.0%" under "[3] Have
     HbA1c meeting the following criteria:" is an HbA1c rule.
     """
-    global _extract_rules
-    if _extract_rules is None or not text.strip():
+    if not text.strip():
         return []
-    try:
-        rules = _extract_rules(text, context=context) if context else _extract_rules(text)
-    except (ImportError, AttributeError, NotImplementedError) as exc:  # a dependency not yet in place
-        _log.warning("lab-rule extraction unavailable (%s); criteria are parsed without rules", exc)
-        _extract_rules = None
-        return []
+    rules = extract_rules(text, context=context)
     if not item.children:
         return rules
     child_spans = [(c.start - item.start, c.end - item.start) for c in item.children]

@@ -14,13 +14,14 @@ MANIFEST_NAME = "manifest.yaml"
 
 
 class ManifestEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # therapeutic_area, source, lab_manual... belong to other readers
+    model_config = ConfigDict(extra="ignore")  # therapeutic_area, source... are for people, not for ingestion
 
     protocol_id: str
     version: str
     effective_date: dt.date | None = None
     title: str | None = None
     file: Path
+    lab_manual: Path | None = None
 
 
 def read_manifest(path: Path) -> list[ManifestEntry]:
@@ -41,8 +42,12 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
         except ValidationError as exc:
             raise DocumentError(path, f"protocols entry {n}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
         entry.file = (path.parent / entry.file).resolve()
-        if not entry.file.is_file():
-            raise DocumentError(path, f"protocols entry {n} ({entry.protocol_id} {entry.version}): no file {entry.file}")
+        if entry.lab_manual is not None:
+            entry.lab_manual = (path.parent / entry.lab_manual).resolve()
+        for field in ("file", "lab_manual"):
+            target = getattr(entry, field)
+            if target is not None and not target.is_file():
+                raise DocumentError(path, f"protocols entry {n} ({entry.protocol_id} {entry.version}): no {field} {target}")
         entries.append(entry)
     return entries
 

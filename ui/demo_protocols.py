@@ -9,11 +9,13 @@ from ingest.models import Protocol
 
 
 def ingest_document(index, path: Path, *, protocol_id: str | None = None, version: str | None = None,
-                    effective_date: dt.date | None = None, title: str | None = None) -> Protocol:
-    """Parse one document and index it (the index skips an unchanged file of the same version)."""
+                    effective_date: dt.date | None = None, title: str | None = None,
+                    lab_manual: Path | None = None) -> Protocol:
+    """Parse one document (with its study lab manual, if any) and index it (an unchanged file is skipped)."""
     from ingest import parse_protocol
 
-    protocol = parse_protocol(path, protocol_id=protocol_id, version=version, effective_date=effective_date)
+    protocol = parse_protocol(path, protocol_id=protocol_id, version=version, effective_date=effective_date,
+                              lab_manual=lab_manual)
     if title and not protocol.title:
         protocol = protocol.model_copy(update={"title": title})
     index.ingest(protocol)
@@ -37,6 +39,6 @@ def ensure_demo_protocols(index, protocols_dir: Path) -> list[str]:
         if (entry.protocol_id, entry.version) in have:
             continue
         ingest_document(index, entry.file, protocol_id=entry.protocol_id, version=entry.version,
-                        effective_date=entry.effective_date, title=entry.title)
+                        effective_date=entry.effective_date, title=entry.title, lab_manual=entry.lab_manual)
         added.append(f"{entry.protocol_id} {entry.version}")
     return added

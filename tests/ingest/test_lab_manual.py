@@ -180,3 +180,22 @@ def test_demo_lab_manual_csv_and_pdf_agree() -> None:
     assert sorted(map(key, from_pdf.ranges), key=str) == sorted(map(key, from_csv.ranges), key=str)
     alt_female = from_csv.range_for("ALT", Sex.FEMALE, 50)
     assert (alt_female.uln, alt_female.unit) == (35.0, "U/L")
+
+
+def test_a_protocol_parsed_with_its_lab_manual_carries_the_ranges_and_reports_bad_rows(tmp_path: Path) -> None:
+    from ingest import parse_protocol
+
+    manual = write_csv(tmp_path / "manual.csv", TABLE)
+    protocol = parse_protocol(DEMO / "TG-ONC-001_v1.0.pdf", protocol_id="TG-ONC-001", version="1.0",
+                              lab_manual=manual)
+    assert protocol.reference_ranges == read_lab_manual(manual).ranges
+    assert {r.analyte for r in protocol.reference_ranges} >= {"ALT", "HGB", "CREAT", "PLAT"}
+    assert len(protocol.problems) == 5 and all("manual.csv" in p for p in protocol.problems)
+    assert not parse_protocol(DEMO / "TG-ONC-001_v1.0.pdf").reference_ranges  # no manual: nothing invented
+
+
+def test_the_demo_manifest_names_each_protocols_lab_manual() -> None:
+    from retrieval.manifest import read_manifest
+
+    entries = read_manifest(DEMO / "manifest.yaml")
+    assert entries and all(e.lab_manual == (DEMO / "lab_manual_demo.csv").resolve() for e in entries)

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-import yaml
-
-for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1"}.items():
-    os.environ.setdefault(_key, _value)
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOLS = REPO / "protocols"
 
 
 def demo_protocols():
-    """Every demo protocol of the manifest, parsed, with its lab manual's reference ranges attached."""
+    """Every demo protocol of the manifest, parsed with its lab manual's reference ranges, as `make run` does."""
     from ingest import parse_protocol
-    from ingest.lab_manual import read_lab_manual
+    from retrieval.manifest import read_manifest
 
-    manifest = yaml.safe_load((PROTOCOLS / "manifest.yaml").read_text())
-    out = []
-    for entry in manifest["protocols"]:
-        protocol = parse_protocol(PROTOCOLS / entry["file"], protocol_id=entry["protocol_id"],
-                                  version=str(entry["version"]), effective_date=entry["effective_date"])
-        if entry.get("lab_manual") and not protocol.reference_ranges:
-            ranges = read_lab_manual(PROTOCOLS / entry["lab_manual"]).ranges
-            protocol = protocol.model_copy(update={"reference_ranges": ranges})
-        out.append(protocol)
-    return out
+    return [
+        parse_protocol(entry.file, protocol_id=entry.protocol_id, version=entry.version,
+                       effective_date=entry.effective_date, lab_manual=entry.lab_manual)
+        for entry in read_manifest(PROTOCOLS / "manifest.yaml")
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,8 @@ def test_cli_ingest_is_idempotent_and_lists_protocols(gold_store):
     assert again.exit_code == 0, again.output
     assert again.output.count("unchanged, skipped") == 4
     assert index.client.count(index.collection, exact=True).count == before
+    # the manifest's lab manual travels with each version, so ULN-multiple rules work on labs without a ULN
+    assert {r.analyte for r in index.protocol("TG-ONC-001", "2.0").reference_ranges} >= {"ALT", "AST", "BILI"}
     listed = CliRunner().invoke(app, ["protocols"])
     assert listed.exit_code == 0, listed.output
     for needle in ("TG-ONC-001", "2024-06-01", "TG-HEP-003", "NCT02296125", "NCT06158269"):
@@ -79,5 +81,12 @@ def test_cli_ingest_one_file_with_metadata(gold_store, tmp_path):
     assert "MINI-01 2 (effective 2024-02-01): 3 segments" in result.output
     [info] = index.versions("MINI-01")
     assert (info.version, info.effective_date, info.criteria_count) == ("2", dt.date(2024, 2, 1), 3)
+    manual = tmp_path / "manual.csv"
+    manual.write_text("analyte,sex,lln,uln,unit\nALT,,7,45,U/L\nAST,,30,20,U/L\n")  # AST: low > high
+    result = CliRunner().invoke(app, ["ingest", str(document), "--protocol-id", "MINI-01", "--version", "3",
+                                      "--lab-manual", str(manual)])
+    assert result.exit_code == 0, result.output
+    assert "not used:" in result.output and "manual.csv" in result.output
+    assert [(r.analyte, r.uln) for r in index.protocol("MINI-01", "3").reference_ranges] == [("ALT", 45.0)]
     bad = CliRunner().invoke(app, ["ingest", str(document), "--effective-date", "01/02/2024"])
     assert bad.exit_code != 0

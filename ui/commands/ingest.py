@@ -15,21 +15,25 @@ from labs.errors import ConfigError
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".json"}
 
 
-def _jobs(paths: list[Path], protocol_id: str | None, version: str | None, effective_date: dt.date | None):
-    """(file, protocol_id, version, effective_date, title) for each document; a manifest supplies metadata."""
+def _jobs(paths: list[Path], protocol_id: str | None, version: str | None, effective_date: dt.date | None,
+          lab_manual: Path | None = None):
+    """(file, protocol_id, version, effective_date, title, lab manual) per document; a manifest supplies metadata."""
     from retrieval.manifest import is_manifest, read_manifest
 
     jobs = []
     for path in paths:
         if is_manifest(path):
-            if protocol_id or version or effective_date:
-                raise ConfigError(f"{path}: a manifest carries its own --protocol-id/--version/--effective-date")
-            jobs += [(e.file, e.protocol_id, e.version, e.effective_date, e.title) for e in read_manifest(path)]
+            if protocol_id or version or effective_date or lab_manual:
+                raise ConfigError(
+                    f"{path}: a manifest carries its own --protocol-id/--version/--effective-date/--lab-manual"
+                )
+            jobs += [(e.file, e.protocol_id, e.version, e.effective_date, e.title, e.lab_manual)
+                     for e in read_manifest(path)]
         elif path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES)
-            jobs += [(f, protocol_id, version, effective_date, None) for f in files]
+            jobs += [(f, protocol_id, version, effective_date, None, lab_manual) for f in files]
         else:
-            jobs.append((path, protocol_id, version, effective_date, None))
+            jobs.append((path, protocol_id, version, effective_date, None, lab_manual))
     if (protocol_id or version) and len(jobs) > 1:
         raise ConfigError("--protocol-id/--version apply to one document; give one PATH or use a manifest.yaml")
     return jobs
@@ -44,6 +48,9 @@ def register(app: typer.Typer) -> None:
         effective_date: Annotated[
             Optional[dt.datetime], typer.Option("--effective-date", formats=["%Y-%m-%d"], help="YYYY-MM-DD")
         ] = None,
+        lab_manual: Annotated[
+            Optional[Path], typer.Option("--lab-manual", exists=True, help="study lab manual (CSV/XLSX/PDF/DOCX)")
+        ] = None,
     ) -> None:
         """Parse protocol documents and index their criteria (the same file again changes nothing)."""
         from ingest import parse_protocol
@@ -51,14 +58,17 @@ def register(app: typer.Typer) -> None:
         from ui.settings import Settings
 
         console = Console()
-        jobs = _jobs(list(paths), protocol_id, version, effective_date.date() if effective_date else None)
+        jobs = _jobs(list(paths), protocol_id, version, effective_date.date() if effective_date else None,
+                     lab_manual)
         index = build_index(Settings())
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
-            for file, pid, ver, eff, title in jobs:
+            for file, pid, ver, eff, title, manual in jobs:
                 task = progress.add_task(f"parse {file.name}", total=None)
-                protocol = parse_protocol(file, protocol_id=pid, version=ver, effective_date=eff)
+                protocol = parse_protocol(file, protocol_id=pid, version=ver, effective_date=eff, lab_manual=manual)
+                for problem in protocol.problems:
+                    progress.console.print(f"[yellow]not used:[/] {problem}")
                 if title:  # the manifest's title is curated; a title read from a running header is not
                     protocol = protocol.model_copy(update={"title": title})
                 progress.update(task, description=f"index {protocol.protocol_id} {protocol.version}")
