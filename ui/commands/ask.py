@@ -109,8 +109,6 @@ def _ensure_protocol(index, protocol_id: str, settings) -> None:
     """A fresh data dir holds nothing yet: ingest the demo protocols once so `ask` works out of the box."""
     if any(info.protocol_id == protocol_id for info in index.protocols()):
         return
-    try:
-        from ui.demo_protocols import ensure_demo_protocols
-    except ImportError:
-        return
+    from ui.demo_protocols import ensure_demo_protocols
+
     ensure_demo_protocols(index, settings.protocols_dir)
