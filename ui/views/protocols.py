@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from ingest.models import CriterionKind, Protocol
-from ui.corrections import apply_corrections
 from ui.demo_protocols import ingest_document
 from ui.protocol_diff import ChangeKind, diff_protocols
 from ui.views import common
@@ -154,7 +153,7 @@ def render() -> None:
     with criteria_tab:
         version = st.selectbox("Version", versions, index=len(versions) - 1, key="proto_browse_version")
         show_context = st.checkbox("Show context segments (tables, definitions)", key="proto_context")
-        protocol = apply_corrections(common.index().protocol(protocol_id, version), common.store())
+        protocol = common.corrected_protocol(protocol_id, version)
         st.caption("Rules marked 'reviewer correction' replace the parsed ones (see Corrections).")
         st.dataframe(criteria_table(protocol, show_context), hide_index=True, width="stretch")
     with diff_tab:
