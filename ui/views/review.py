@@ -124,8 +124,9 @@ def render() -> None:
         st.success(last)
     store = common.store()
     show = st.radio("Show", list(STATUS_FILTERS), horizontal=True, key="review_filter")
-    states = [s for s in store.items() if s.status in STATUS_FILTERS[show]]
-    st.metric("Awaiting review", len(store.queue()))
+    every = store.items()  # one read of the trail per run; the queue is the items awaiting review
+    states = [s for s in every if s.status in STATUS_FILTERS[show]]
+    st.metric("Awaiting review", sum(s.status is ItemStatus.AWAITING_REVIEW for s in every))
     if not states:
         st.info("Nothing here. Send an assessment to review from the Ask or Batch page.")
         return
