@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.lines import Line
+from ingest.lines import Line, previous_text
 from ingest.sections import looks_like_subheading
 
 _LABEL = re.compile(
@@ -111,7 +111,7 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         if match is None:
             if not text.strip():
                 continue
-            if stack and _TABLE_ROW.match(text) and _previous_text(lines, k).endswith("."):
+            if stack and _TABLE_ROW.match(text) and previous_text(lines, k).endswith("."):
                 break  # the criteria cell of a summary table ended; the rest is the table's next row
             if stack and looks_like_subheading(lines, k) and k + 1 < len(lines) and starts_item(lines[k + 1].text):
                 stack = []  # a group title: the item above ends here, the next item starts a new one
@@ -155,10 +155,6 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
         if item.children:
             item.end = max(item.end, max(child.end for child in _walk(item.children)))
     return list(_walk(roots))
-
-
-def _previous_text(lines: list[Line], k: int) -> str:
-    return next((lines[j].text.strip() for j in range(k - 1, -1, -1) if lines[j].text.strip()), "")
 
 
 def _find_open_level(roots: list[Item], style: str) -> list[Item]:

@@ -24,3 +24,8 @@ def split_lines(text: str, page_starts: list[int], page_numbers: list[int]) -> l
         lines.append(Line(index, offset, offset + len(raw), raw, page_numbers[slot] if page_numbers else 1))
         offset += len(raw) + 1
     return lines
+
+
+def previous_text(lines: list[Line], index: int) -> str:
+    """The stripped text of the nearest non-blank line before `lines[index]` ("" when there is none)."""
+    return next((lines[j].text.strip() for j in range(index - 1, -1, -1) if lines[j].text.strip()), "")
