@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import yaml
 from qdrant_client import QdrantClient, models
 
 from ingest.models import Criterion, CriterionKind, Protocol
@@ -26,6 +25,7 @@ from retrieval.models import Candidate, IngestResult, ProtocolVersionInfo
 from retrieval.query import query_text
 from retrieval.sparse import sparse_vector
 from retrieval.store import DENSE, SPARSE, ensure_criteria_collection, ensure_manifest_collection
+from retrieval.word_lists import load_word_lists
 
 POINT_NAMESPACE = uuid.UUID("5f1d7a52-3c1e-4b8e-9a57-0c7e6b1f7d11")
 UPSERT_BATCH = 128
@@ -51,15 +51,6 @@ def manifest_id(protocol_id: str, version: str) -> str:
 def _version_key(version: str) -> tuple:
     """Natural order: "v2.0" after "v1.10" after "v1.9"."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", version))
-
-
-def _load_related() -> dict[str, list[str]]:
-    data = yaml.safe_load(RELATED_ANALYTES_FILE.read_text()) or {}
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        from labs.errors import ConfigError
-
-        raise ConfigError(f"{RELATED_ANALYTES_FILE}: expected a mapping of analyte code -> list of codes")
-    return {str(k): [str(x) for x in v] for k, v in data.items()}
 
 
 LEAD_IN_CHARS = 300
@@ -109,7 +100,7 @@ class ProtocolIndex:
         self.manifest_collection = f"{collection}_versions"
         ensure_criteria_collection(client, collection, embedder.dimension, shards=shards, replicas=replicas)
         ensure_manifest_collection(client, self.manifest_collection, shards=shards, replicas=replicas)
-        self._related = _load_related()
+        self._related = load_word_lists(RELATED_ANALYTES_FILE, "analyte code -> list of codes")
         self._lock = threading.RLock()  # embedded Qdrant is not safe for concurrent writers
         self._cache: dict[tuple, list[Candidate]] = {}
         self._protocols: dict[tuple[str, str, str], Protocol] = {}

@@ -9,19 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from labs.errors import ConfigError, UnknownAnalyteError
+from labs.errors import UnknownAnalyteError
+from retrieval.word_lists import load_word_lists
 
 FUNCTION_TERMS_FILE = Path(__file__).with_name("function_terms.yaml")
 
 
 @lru_cache(maxsize=1)
 def function_terms() -> dict[str, list[str]]:
-    data = yaml.safe_load(FUNCTION_TERMS_FILE.read_text()) or {}
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise ConfigError(f"{FUNCTION_TERMS_FILE}: expected a mapping of analyte code or category -> list of words")
-    return {str(k): [str(x) for x in v] for k, v in data.items()}
+    return load_word_lists(FUNCTION_TERMS_FILE, "analyte code or category -> list of words")
 
 
 @lru_cache(maxsize=512)

@@ -15,12 +15,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 import labs
-from labs.errors import ConfigError, UnitError, UnknownAnalyteError
+from labs.errors import UnitError, UnknownAnalyteError
 from labs.observation import Demographics, LabObservation, Sex
+from retrieval.word_lists import load_word_lists
 
 CONDITIONS_FILE = Path(__file__).with_name("conditions.yaml")
 
@@ -87,10 +87,7 @@ class ParsedQuestion(BaseModel):
 
 @lru_cache(maxsize=1)
 def condition_phrases() -> dict[str, list[str]]:
-    data = yaml.safe_load(CONDITIONS_FILE.read_text()) or {}
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise ConfigError(f"{CONDITIONS_FILE}: expected a mapping of condition -> list of phrases")
-    return {str(k): [str(p) for p in v] for k, v in data.items()}
+    return load_word_lists(CONDITIONS_FILE, "condition -> list of phrases")
 
 
 class _Text:
