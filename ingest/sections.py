@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.lines import Line
+from ingest.lines import Line, previous_text
 from ingest.models import CriterionKind
 
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}|…{2,}|\.{2,}\s*\d+\s*$|\s\d{1,3}\s*$")
@@ -147,7 +147,7 @@ def looks_like_subheading(lines: list[Line], i: int) -> bool:
         return False
     if any(ch.isdigit() for ch in text) or "(" in text or "=" in text:
         return False
-    previous = next((lines[j].text.strip() for j in range(i - 1, -1, -1) if lines[j].text.strip()), "")
+    previous = previous_text(lines, i)
     return not previous or previous.endswith((".", ":", ";")) or previous.endswith(")")
 
 
