@@ -89,9 +89,8 @@ def numbered_heading(line: Line) -> Heading | None:
         # A single number is usually a list item; a chapter heading is short and Title Case or UPPER CASE.
         long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
         capitalized = sum(w[0].isupper() for w in long_words)
-        if len(words) > 6 or (long_words and capitalized < len(long_words)):
-            if not (title.isupper() and len(words) <= 12):
-                return None
+        if (len(words) > 6 or (long_words and capitalized < len(long_words))) and not title.isupper():
+            return None  # (more than 12 words was already refused above)
     return Heading(line=line, number=number, title=title, body_start=line.end)
 
 
@@ -148,7 +147,7 @@ def looks_like_subheading(lines: list[Line], i: int) -> bool:
     if any(ch.isdigit() for ch in text) or "(" in text or "=" in text:
         return False
     previous = previous_text(lines, i)
-    return not previous or previous.endswith((".", ":", ";")) or previous.endswith(")")
+    return not previous or previous.endswith((".", ":", ";", ")"))
 
 
 def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
