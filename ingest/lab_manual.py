@@ -101,10 +101,9 @@ def read_lab_manual(path: str | Path) -> LabManual:
         raise DocumentError(path, "no such file")
     suffix = path.suffix.lower()
     if suffix in {".csv", ".tsv"}:
-        rows = _read_csv(path)
-        return _from_table(path, rows, row_label="row")
+        return _from_table(path, _read_csv(path))
     if suffix in {".xlsx", ".xlsm"}:
-        return _from_table(path, _read_xlsx(path), row_label="row")
+        return _from_table(path, _read_xlsx(path))
     if suffix == ".docx":
         return _read_docx(path)
     if suffix == ".pdf":
@@ -155,8 +154,7 @@ def _header_fields(header: list[str]) -> list[str | None]:
     return [_FIELD_OF_HEADER.get(re.sub(r"[^a-z]", "", cell.lower())) for cell in header]
 
 
-def _from_table(path: Path, rows: list[list[str]], *, row_label: str, first_row_number: int = 1,
-                where: str = "") -> LabManual:
+def _from_table(path: Path, rows: list[list[str]], *, where: str = "") -> LabManual:
     manual = LabManual()
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
@@ -166,13 +164,12 @@ def _from_table(path: Path, rows: list[list[str]], *, row_label: str, first_row_
     if "analyte" not in fields or not has_limits:
         raise DocumentError(path, f"{where}header {rows[0]!r}: expected columns analyte/test, lln/low and/or "
                                   f"uln/high (or range), unit; optional sex, age_min/age_max or age band, lab")
-    for index, row in enumerate(rows[1:], start=first_row_number + 1):
+    for index, row in enumerate(rows[1:], start=2):
         record = {}
         for field, cell in zip(fields, row):
             if field and field not in record:
                 record[field] = cell.strip()
-        where_row = f"{path.name} {where}{row_label} {index}"
-        _add_range(manual, record, where_row)
+        _add_range(manual, record, f"{path.name} {where}row {index}")
     return manual
 
 
@@ -257,13 +254,10 @@ def _age_band(record: dict[str, str]) -> tuple[float | None, float | None]:
 
 
 def _optional_age(text: str) -> float | None:
-    text = text.strip()
-    if text.lower() in _EMPTY:
-        return None
     try:
-        return float(text.replace(",", "."))
+        return _optional_number(text)
     except ValueError as error:
-        raise ValueError(f"age {text!r} is not a number") from error
+        raise ValueError(f"age {text.strip()!r} is not a number") from error
 
 
 def _parse_band(band: str) -> tuple[float | None, float | None]:
@@ -324,8 +318,8 @@ def _from_text_lines(path: Path, lines: list[tuple[int, int, str]]) -> LabManual
         name = match.group("name").strip()
         if _analyte_code(name) is None and not match.group("sex"):
             continue  # prose that happens to hold numbers; only rows with a sex column are reported as unknown
-        cells = [c for c in re.findall(rf"{_NUMBER}[-–]{_NUMBER}|(?:>=|≥|<|≤|>)\s*{_NUMBER}|{_NUMBER}\+?|[-–]",
-                                       match.group("cells"))]
+        cells = re.findall(rf"{_NUMBER}[-–]{_NUMBER}|(?:>=|≥|<|≤|>)\s*{_NUMBER}|{_NUMBER}\+?|[-–]",
+                           match.group("cells"))
         record = {"analyte": name, "sex": match.group("sex") or "", "unit": match.group("unit"),
                   "lab": (match.group("lab") or "").strip()}
         if len(cells) == 4:
@@ -356,7 +350,7 @@ def _read_docx(path: Path) -> LabManual:
         rows = [[cell.text.strip() for cell in row.cells] for row in table.rows]
         if not rows or "analyte" not in _header_fields(rows[0]):
             continue
-        part = _from_table(path, rows, row_label="row", where=f"table {number} ")
+        part = _from_table(path, rows, where=f"table {number} ")
         manual.ranges.extend(part.ranges)
         manual.problems.extend(part.problems)
     if manual.ranges or manual.problems:
