@@ -298,14 +298,21 @@ def _derive(target: str, by_code: dict[str, list[LabObservation]], ctx: Context)
         text = f"{formula} = {fmt(value)} {unit} (rounded to {DERIVED_DECIMALS} decimal)"
         return [Value(value, unit, target, obs.date, [obs], text)], []
     if target == anc and wbc and neut_pct and by_code.get(wbc) and by_code.get(neut_pct):
-        w, p = _latest(by_code[wbc]), _latest(by_code[neut_pct])
+        # a differential belongs to the blood count it was taken with: pair WBC and neutrophils % of one date
+        same_draw = {o.date for o in by_code[wbc]} & {o.date for o in by_code[neut_pct]}
+        if not same_draw:
+            w, p = _latest(by_code[wbc]), _latest(by_code[neut_pct])
+            return [], [f"ANC cannot be derived: WBC of {w.date or 'unknown date'} and neutrophils % of "
+                        f"{p.date or 'unknown date'} are not from the same blood draw"]
+        day = max(same_draw, key=lambda d: d or dt.date.min)
+        w = _latest([o for o in by_code[wbc] if o.date == day])
+        p = _latest([o for o in by_code[neut_pct] if o.date == day])
         if w.unit is None:
             return [], [f"ANC cannot be derived: no unit given for WBC {w.value}"]
         # exact decimal product: ANC = WBC × neutrophils % / 100, in the WBC's unit
         value = dec(w.value) * dec(p.value) / Decimal(100)
         text = f"ANC = WBC {fmt(dec(w.value))} {w.unit} × neutrophils {fmt(dec(p.value))} % / 100 = {fmt(value)} {w.unit}"
-        date = w.date if w.date == p.date else None
-        return [Value(value, w.unit, target, date or w.date, [w, p], text)], []
+        return [Value(value, w.unit, target, day, [w, p], text)], []
     return [], []
 
 

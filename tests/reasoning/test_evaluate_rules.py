@@ -210,3 +210,15 @@ def test_parenthetical_exception_makes_the_plain_limit_the_default_branch():
     assert judge_criterion(c, alt, Demographics(conditions={"liver metastases": False})).verdict is Verdict.VIOLATES
     f = judge_criterion(c, alt)
     assert f.verdict is Verdict.INDETERMINATE and "liver metastases" in f.rationale
+
+
+def test_anc_is_derived_only_from_one_blood_draw():
+    text = "ANC ≥ 1.5 × 10^9/L"
+    c = criterion(text, [rule(text, text, "NEUT", ">=", value=1.5, unit="10^9/L")], kind="inclusion")
+    march, january = dt.date(2024, 3, 10), dt.date(2024, 1, 5)
+    mixed = judge_criterion(c, [obs("WBC", 5.0, "10^9/L", date=march), obs("NEUTLE", 60, "%", date=january)])
+    assert mixed.verdict is Verdict.INDETERMINATE and "same blood draw" in mixed.rationale
+    # a later WBC without a differential does not pair with the older count's neutrophils %
+    paired = judge_criterion(c, [obs("WBC", 2.0, "10^9/L", date=january), obs("NEUTLE", 60, "%", date=january),
+                                 obs("WBC", 5.0, "10^9/L", date=march)])
+    assert paired.verdict is Verdict.VIOLATES and "WBC 2 10^9/L × neutrophils 60 %" in paired.arithmetic[0]
