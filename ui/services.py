@@ -52,9 +52,10 @@ def build_llm(settings: Settings):
     return LLMClient.from_settings(settings)
 
 
-def build_assessor(settings: Settings, *, llm: bool | None = None):
+def build_assessor(settings: Settings, *, llm: bool | None = None, version: str | None = None):
     """An Assessor on the process's index. llm: None = use the LLM when configured; True = require it
-    (ConfigError naming the missing setting); False = exact engine only."""
+    (ConfigError naming the missing setting); False = exact engine only. version: judge against this protocol
+    version whatever the lab date (else the version in force)."""
     from reasoning.assess import Assessor
     from reasoning.llm import LLMClient
 
@@ -63,14 +64,14 @@ def build_assessor(settings: Settings, *, llm: bool | None = None):
         client = LLMClient.from_settings(settings)
     elif llm is None:
         client = build_llm(settings)
-    return Assessor(corrected_index(build_index(settings), settings), client)
+    return Assessor(corrected_index(build_index(settings), settings, version), client)
 
 
-def corrected_index(index: ProtocolIndex, settings: Settings):
+def corrected_index(index: ProtocolIndex, settings: Settings, version: str | None = None):
     """The index as the Assessor should see it: protocols and candidates carry reviewers' rule corrections
     (ui/corrections.apply_corrections), so every assessment after a correction uses it and says so
     (rule_source "reviewer"). Cheap: build_assessor makes a new Assessor, and so a new view, per call."""
     from ui.audit import open_store
     from ui.corrections import CorrectedIndex
 
-    return CorrectedIndex(index, open_store(settings))
+    return CorrectedIndex(index, open_store(settings), pinned_version=version)

@@ -28,13 +28,7 @@ def assessor(version: str | None = None):
     """The Assessor with reviewers' corrections; `version` pins the protocol version (else: in force on the date)."""
     from ui.services import build_assessor
 
-    if version is None:
-        return build_assessor(settings())
-    from reasoning.assess import Assessor
-    from ui.corrections import CorrectedIndex
-    from ui.services import build_llm
-
-    return Assessor(CorrectedIndex(index(), store(), pinned_version=version), build_llm(settings()))
+    return build_assessor(settings(), version=version)
 
 
 def store() -> AuditStore:
