@@ -49,7 +49,7 @@ def protocol_picker() -> tuple[str | None, str | None]:
     return protocol_id, version
 
 
-def _run(action, protocol_id: str, version: str | None) -> None:
+def _run(action, version: str | None) -> None:
     try:
         with st.spinner("Assessing…"):
             assessment: Assessment = action()
@@ -74,7 +74,7 @@ def question_tab(protocol_id: str, version: str | None) -> None:
         if not question.strip():
             st.error("Write a question first.")
             return
-        _run(lambda: common.assessor(version).ask(question.strip(), protocol_id), protocol_id, version)
+        _run(lambda: common.assessor(version).ask(question.strip(), protocol_id), version)
 
 
 def structured_tab(protocol_id: str, version: str | None) -> None:
@@ -82,10 +82,7 @@ def structured_tab(protocol_id: str, version: str | None) -> None:
     with st.form("ask_structured_form"):
         c1, c2, c3 = st.columns(3)
         patient = c1.text_input("Patient id", key="f_patient")
-        if codes:
-            analyte = c2.selectbox("Analyte", codes, key="f_analyte", index=codes.index("ALT") if "ALT" in codes else 0)
-        else:
-            analyte = c2.text_input("Analyte (catalog code)", key="f_analyte", value="ALT")
+        analyte = c2.selectbox("Analyte", codes, key="f_analyte", index=codes.index("ALT"))
         on_date = c3.date_input("Lab date", key="f_date", value=None)
         c1, c2, c3, c4 = st.columns(4)
         value = c1.number_input("Value", key="f_value", value=None, format="%g")
@@ -128,7 +125,6 @@ def structured_tab(protocol_id: str, version: str | None) -> None:
         return
     _run(
         lambda: common.assessor(version).assess([observation], protocol_id, on_date=on_date, demographics=demographics),
-        protocol_id,
         version,
     )
 
