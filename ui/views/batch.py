@@ -55,7 +55,8 @@ def findings_frame(result) -> pd.DataFrame:
                   "observations", "section", "page", "quote", "rationale"]]
 
 
-def downloads(result) -> None:
+def download_files(result) -> dict[str, tuple[str, bytes]]:
+    """label -> (file name, content) of the report files; written once per screen, not on every rerun."""
     from ui.reports import write_dv, write_findings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,11 +65,13 @@ def downloads(result) -> None:
             "Findings JSON": write_findings(result, Path(tmp) / "findings.json"),
             "SDTM DV (CSV)": write_dv(result, Path(tmp) / "dv.csv"),
         }
-        columns = st.columns(len(files))
-        for column, (label, path) in zip(columns, files.items()):
-            column.download_button(
-                label, path.read_bytes(), file_name=f"{result.protocol_id}_{path.name}", key=f"dl-{path.name}"
-            )
+        return {label: (path.name, path.read_bytes()) for label, path in files.items()}
+
+
+def downloads(protocol_id: str, files: dict[str, tuple[str, bytes]]) -> None:
+    columns = st.columns(len(files))
+    for column, (label, (name, data)) in zip(columns, files.items()):
+        column.download_button(label, data, file_name=f"{protocol_id}_{name}", key=f"dl-{name}")
 
 
 def finding_assessment(pf, protocol) -> Assessment:
@@ -150,6 +153,7 @@ def render() -> None:
                 common.show_error(exc)
                 result = None
             if result is not None:
+                st.session_state["batch_downloads"] = download_files(result)
                 st.session_state["batch_result"] = result
                 st.session_state.pop("batch_sent", None)
 
@@ -165,7 +169,7 @@ def render() -> None:
     c[4].metric("Patients needing review", sum(v is OverallVerdict.NEEDS_REVIEW for v in overall))
     for note in result.notes:
         st.caption(f"note: {note}")
-    downloads(result)
+    downloads(result.protocol_id, st.session_state["batch_downloads"])
 
     frame = findings_frame(result)
     if frame.empty:
