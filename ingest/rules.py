@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 import labs
 from ingest.models import AlternativeThreshold, Comparator, LabRule
 from ingest.rule_patterns import RulePatterns, load_patterns, phrase_regex
-from labs.errors import TrialGuardError
 from labs.observation import Sex
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -367,9 +366,7 @@ def _parse_unit(raw: str) -> str | None:
     for candidate in dict.fromkeys((cleaned, cleaned.replace(" ", ""))):
         try:
             unit = labs.parse_unit(candidate)
-        except (TrialGuardError, ValueError, KeyError, AttributeError, TypeError, AssertionError):
-            continue
-        except Exception:  # noqa: BLE001 - pint raises a zoo of parser errors; a non-unit is simply not a unit
+        except Exception:  # noqa: BLE001 - labs/pint raise a zoo of parser errors; a non-unit is simply not a unit
             continue
         if unit:
             return candidate
@@ -702,6 +699,11 @@ def _inherited_windows(context: str | None, g: _Grammar) -> list[_Window]:
 # units against analytes
 
 
+_BSA_SUFFIX_RE = re.compile(
+    r"\s*/\s*(?:1[.,]73\s*m(?:2|²|\^2)?|bsa_1_73)\s*$|\s+per\s+1[.,]73\s*m(?:2|²)?\s*$", re.IGNORECASE
+)
+
+
 def _unit_fits(code: str, unit: str | None) -> bool:
     """A number's unit must be one the analyte can be measured in ("2 weeks" is not an ALT limit).
 
@@ -714,8 +716,10 @@ def _unit_fits(code: str, unit: str | None) -> bool:
         analyte = labs.analyte(code)
     except Exception:  # noqa: BLE001 - unknown code: nothing to check against
         return True
-    bsa = re.compile(r"\s*/\s*(?:1[.,]73\s*m(?:2|²|\^2)?|bsa_1_73)\s*$|\s+per\s+1[.,]73\s*m(?:2|²)?\s*$", re.I)
-    pairs = [(unit, analyte.canonical_unit, analyte), (bsa.sub("", unit), bsa.sub("", analyte.canonical_unit), None)]
+    pairs = [
+        (unit, analyte.canonical_unit, analyte),
+        (_BSA_SUFFIX_RE.sub("", unit), _BSA_SUFFIX_RE.sub("", analyte.canonical_unit), None),
+    ]
     for source, target, context in pairs:
         if context is None and (source, target) == (unit, analyte.canonical_unit):
             continue  # no body-surface part on either side: the strict check above already said no
