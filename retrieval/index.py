@@ -443,9 +443,5 @@ def _match(key: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
-def _any(key: str, values: list[str]) -> models.FieldCondition:
-    return models.FieldCondition(key=key, match=models.MatchAny(any=values))
-
-
 def _criterion(payload: dict) -> Criterion:
     return Criterion.model_validate({name: payload[name] for name in Criterion.model_fields if name in payload})

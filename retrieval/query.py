@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import labs
 from labs.errors import UnknownAnalyteError
 from retrieval.word_lists import load_word_lists
 
@@ -22,15 +23,14 @@ def function_terms() -> dict[str, list[str]]:
 
 @lru_cache(maxsize=512)
 def query_text(analyte_code: str) -> str:
-    import labs
-
     try:
         analyte = labs.analyte(analyte_code)
     except UnknownAnalyteError:
         return analyte_code
     terms = function_terms()
-    category = getattr(analyte.category, "value", analyte.category)
-    words = [analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(category, [])]
+    words = [
+        analyte.code, analyte.name, *analyte.synonyms, *terms.get(analyte.code, []), *terms.get(analyte.category.value, [])
+    ]
     seen: dict[str, str] = {}
     for word in words:
         seen.setdefault(word.strip().lower(), word.strip())  # repeated words would weigh double in the sparse query

@@ -224,7 +224,7 @@ def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
             continue  # blanked meanwhile
         value = _number(match.group("v"))
         end = match.end()
-        unit, raw_unit = None, None
+        unit = None
         uln_multiple = ULN_MULTIPLE.match(masked.work, end)
         if uln_multiple:
             end = uln_multiple.end()
@@ -233,7 +233,6 @@ def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
             if unit_match:
                 try:
                     unit = labs.parse_unit(unit_match.group("unit").rstrip("."))
-                    raw_unit = unit_match.group("unit")
                     end = unit_match.end()
                 except (UnitError, ValueError):
                     unit = None
@@ -272,7 +271,6 @@ def _observations(masked: _Text, problems: list[str]) -> list[LabObservation]:
         observations.append((match.start(), observation))
         masked.take(match.start(), end)
         last_end = end
-        del raw_unit
     _attach_qualifiers(observations, qualifiers)
     return [o for _, o in observations]
 
