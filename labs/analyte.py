@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -86,8 +87,6 @@ class Analyte(BaseModel):
     @field_validator("loinc")
     @classmethod
     def _loinc_shape(cls, codes: list[str]) -> list[str]:
-        import re
-
         for code in codes:
             if not re.fullmatch(r"\d{1,7}-\d", code):
                 raise ValueError(f"LOINC code {code!r} is not of the form 12345-6")

@@ -39,6 +39,11 @@ def _positive(name: str, value: float, upper: float | None = None) -> float:
     return number
 
 
+def _creatinine_mg_dl(creatinine: float, unit: str) -> float:
+    """Serum creatinine in mg/dL, the unit both renal formulas are stated in."""
+    return _positive("creatinine", convert(_positive("creatinine", creatinine), unit, "mg/dL", "CREAT"))
+
+
 def cockcroft_gault(
     age_years: float, weight_kg: float, sex: Sex | str, creatinine: float, creatinine_unit: str = "mg/dL"
 ) -> float:
@@ -50,10 +55,8 @@ def cockcroft_gault(
     Nephron 1976;16(1):31-41. Weight is the weight the protocol specifies (usually actual body weight).
     """
     age = _positive("age_years", age_years, 130)
-    if age >= 140:
-        raise DerivedValueError(f"Cockcroft-Gault is undefined for age {age:g}")
     weight = _positive("weight_kg", weight_kg, 500)
-    scr = _positive("creatinine", convert(_positive("creatinine", creatinine), creatinine_unit, "mg/dL", "CREAT"))
+    scr = _creatinine_mg_dl(creatinine, creatinine_unit)
     clearance = (140.0 - age) * weight / (72.0 * scr)
     return clearance * 0.85 if _sex(sex) is Sex.FEMALE else clearance
 
@@ -70,7 +73,7 @@ def ckd_epi_2021(creatinine: float, creatinine_unit: str, age_years: float, sex:
     age = _positive("age_years", age_years, 130)
     if age < 18:
         raise DerivedValueError(f"CKD-EPI 2021 is defined for adults (age >= 18), got {age:g}")
-    scr = _positive("creatinine", convert(_positive("creatinine", creatinine), creatinine_unit, "mg/dL", "CREAT"))
+    scr = _creatinine_mg_dl(creatinine, creatinine_unit)
     female = _sex(sex) is Sex.FEMALE
     kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
     ratio = scr / kappa
