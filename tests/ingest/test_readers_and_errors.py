@@ -195,31 +195,26 @@ def test_truncated_pdf(tmp_path):
     assert "truncated.pdf" in str(info.value)
 
 
-def test_encrypted_pdf(tmp_path):
+def _encrypted_pdf(path: Path, user_password: str) -> Path:
+    """A one-criterion PDF encrypted with `user_password` (owner password set, as print-restricted PDFs are)."""
     from pypdf import PdfReader, PdfWriter
 
-    plain = _pdf_with_text(tmp_path / "plain.pdf", ["Inclusion Criteria", "1. Age 18 years or older."])
+    plain = _pdf_with_text(path.with_name("plain.pdf"), ["Inclusion Criteria", "1. Age 18 years or older."])
     writer = PdfWriter()
     for page in PdfReader(plain).pages:
         writer.add_page(page)
-    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
-    path = tmp_path / "locked.pdf"
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
     with path.open("wb") as handle:
         writer.write(handle)
-    _assert_document_error(path, "encrypted")
+    return path
+
+
+def test_encrypted_pdf(tmp_path):
+    _assert_document_error(_encrypted_pdf(tmp_path / "locked.pdf", user_password="secret"), "encrypted")
 
 
 def test_pdf_encrypted_with_empty_user_password_is_read(tmp_path):
-    from pypdf import PdfReader, PdfWriter
-
-    plain = _pdf_with_text(tmp_path / "plain.pdf", ["Inclusion Criteria", "1. Age 18 years or older."])
-    writer = PdfWriter()
-    for page in PdfReader(plain).pages:
-        writer.add_page(page)
-    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
-    path = tmp_path / "print_restricted.pdf"
-    with path.open("wb") as handle:
-        writer.write(handle)
+    path = _encrypted_pdf(tmp_path / "print_restricted.pdf", user_password="")
     assert [c.label for c in parse_protocol(path).criteria] == ["1"]
 
 
