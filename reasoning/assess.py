@@ -17,9 +17,9 @@ from functools import lru_cache
 
 import labs
 from ingest.models import Criterion, CriterionKind, Protocol
-from labs.errors import TrialGuardError
+from labs.errors import ConfigError, TrialGuardError
 from labs.observation import Demographics, LabObservation
-from reasoning.evaluate import ENGINE_VERSION, canonical_code, derivable, judge_criterion
+from reasoning.evaluate import ENGINE_VERSION, canonical_code, derivable, judge_criterion, merge_demographics
 from reasoning.models import Assessment, Finding, OverallVerdict, Provenance, Verdict
 
 _RULELESS_KINDS = {CriterionKind.INCLUSION, CriterionKind.EXCLUSION, CriterionKind.DISCONTINUATION}
@@ -65,16 +65,10 @@ def _with_codes(observations: list[LabObservation]) -> tuple[list[LabObservation
 
 
 def _merge_demographics(demographics: Demographics | None, observations: list[LabObservation]) -> Demographics:
-    merged = (demographics or Demographics()).model_dump()
+    merged = demographics or Demographics()
     for obs in observations:
-        if obs.demographics is None:
-            continue
-        for key, value in obs.demographics.model_dump().items():
-            if key == "conditions":
-                merged["conditions"] = {**value, **merged["conditions"]}
-            elif merged.get(key) is None:
-                merged[key] = value
-    return Demographics.model_validate(merged)
+        merged = merge_demographics(merged, obs.demographics)
+    return merged
 
 
 def summarize(protocol_id: str, version: str, overall: OverallVerdict, findings: list[Finding]) -> str:
@@ -100,8 +94,6 @@ class Assessor:
         if index is None:
             raise TypeError("Assessor needs a retrieval.index.ProtocolIndex")
         if top_k < 1:
-            from labs.errors import ConfigError
-
             raise ConfigError(f"Assessor top_k must be >= 1, got {top_k}")
         self.index = index
         self.llm = llm

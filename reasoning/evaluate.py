@@ -182,17 +182,22 @@ class Context:
     on_date: dt.date | None
 
 
-def _demographics_of(obs: LabObservation, ctx: Context) -> Demographics:
-    """The observation's own demographics fill what the call-level ones leave unknown."""
-    if obs.demographics is None:
-        return ctx.demographics
-    merged = ctx.demographics.model_dump()
-    for key, value in obs.demographics.model_dump().items():
+def merge_demographics(known: Demographics, extra: Demographics | None) -> Demographics:
+    """`extra` fills what `known` leaves unknown; where both state a fact, `known` wins."""
+    if extra is None:
+        return known
+    merged = known.model_dump()
+    for key, value in extra.model_dump().items():
         if key == "conditions":
             merged["conditions"] = {**value, **merged["conditions"]}
         elif merged.get(key) is None:
             merged[key] = value
     return Demographics.model_validate(merged)
+
+
+def _demographics_of(obs: LabObservation, ctx: Context) -> Demographics:
+    """The observation's own demographics fill what the call-level ones leave unknown."""
+    return merge_demographics(ctx.demographics, obs.demographics)
 
 
 def _norm_condition(text: str) -> str:
@@ -302,8 +307,9 @@ def _derive(target: str, by_code: dict[str, list[LabObservation]], ctx: Context)
         same_draw = {o.date for o in by_code[wbc]} & {o.date for o in by_code[neut_pct]}
         if not same_draw:
             w, p = _latest(by_code[wbc]), _latest(by_code[neut_pct])
-            return [], [f"ANC cannot be derived: WBC of {w.date or 'unknown date'} and neutrophils % of "
-                        f"{p.date or 'unknown date'} are not from the same blood draw"]
+            why = (f"ANC cannot be derived: WBC of {w.date or 'unknown date'} and neutrophils % of "
+                   f"{p.date or 'unknown date'} are not from the same blood draw")
+            return [], [why]
         day = max(same_draw, key=lambda d: d or dt.date.min)
         w = _latest([o for o in by_code[wbc] if o.date == day])
         p = _latest([o for o in by_code[neut_pct] if o.date == day])
