@@ -1,4 +1,4 @@
-"""Fixtures for the labs kernel tests: paths to the real data beside the repo."""
+"""Fixtures for the labs kernel tests: the real data files under the root conftest's shared_data."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
-def cdisc_lb_path() -> Path:
-    path = SHARED / "labs" / "cdisc_pilot01" / "csv" / "sdtm_lb.csv"
+def cdisc_lb_path(shared_data) -> Path:
+    path = shared_data / "labs" / "cdisc_pilot01" / "csv" / "sdtm_lb.csv"
     if not path.is_file():
         pytest.fail(f"CDISC Pilot 01 LB data not found at {path}: ../shared must sit beside the repo")
     return path
 
 
 @pytest.fixture(scope="session")
-def miracum_dir() -> Path:
-    path = SHARED / "reference" / "miracum_loinc_ucum_conversion"
+def miracum_dir(shared_data) -> Path:
+    path = shared_data / "reference" / "miracum_loinc_ucum_conversion"
     if not path.is_dir():
         pytest.fail(f"MIRACUM LOINC/UCUM tables not found at {path}")
     return path
