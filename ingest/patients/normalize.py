@@ -87,8 +87,7 @@ def is_dimensionless(analyte: str) -> bool:
 
 @lru_cache(maxsize=512)
 def is_qualitative(analyte: str) -> bool:
-    scale = getattr(labs.analyte(analyte), "scale", "quantitative")
-    return str(getattr(scale, "value", scale)).lower() in ("ordinal", "nominal")
+    return not labs.analyte(analyte).quantitative
 
 
 def per_distinct(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
@@ -149,7 +148,7 @@ def raw_frame(n: int, columns: dict[str, object]) -> pd.DataFrame:
 
 
 def _strings(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A text column as an object array of stripped str ('' for missing), cleaned once per distinct value."""
+    """A text column as an object array of str ('' for missing; the readers already filled the gaps)."""
     if column not in frame.columns:
         return np.full(len(frame), "", dtype=object)
     return frame[column].to_numpy(dtype=object)  # readers give str ('' when missing), never NaN/None
