@@ -7,7 +7,7 @@ import streamlit as st
 
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule
 from ui.audit import AuditError
-from ui.corrections import apply_corrections, corrections_of, record_correction
+from ui.corrections import corrections_of, record_correction
 from ui.views import common
 
 NEW_RULE = "(add a new rule)"
@@ -24,7 +24,7 @@ def pick_criterion() -> tuple[Criterion | None, str | None]:
     versions = [i for i in infos if i.protocol_id == protocol_id]
     version = c2.selectbox("Version", [i.version for i in versions], index=len(versions) - 1, key="corr_version")
     sha = next(i.sha256 for i in versions if i.version == version)
-    protocol = apply_corrections(common.index().protocol(protocol_id, version), common.store())
+    protocol = common.corrected_protocol(protocol_id, version)
     criteria = [c for c in protocol.criteria if c.kind is not CriterionKind.CONTEXT]
     if not criteria:
         st.info("This version has no criteria.")
