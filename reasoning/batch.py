@@ -45,7 +45,7 @@ from reasoning.evaluate import (
     judge_criterion,
     rule_groups,
 )
-from reasoning.models import Finding, OverallVerdict, Verdict
+from reasoning.models import Assessment, Finding, OverallVerdict, Verdict
 
 Visits = Literal["screening", "all"]
 SCREENING_KINDS = (CriterionKind.INCLUSION, CriterionKind.EXCLUSION)
@@ -434,15 +434,7 @@ def summarize(pair_verdicts: list[tuple[str, str, str, str]], versions: list[Pro
     counts = [CriterionCount(criterion_id=c.id, version=p.version, kind=c.kind, label=c.label,
                              counts=dict(by_criterion[(c.id, p.version)]))
               for p in versions for c in p.criteria if (c.id, p.version) in by_criterion]
-    overall: dict[str, OverallVerdict] = {}
-    for pid in patients:
-        verdicts = patient_verdicts.get(pid, set())
-        if Verdict.VIOLATES.value in verdicts:
-            overall[pid] = OverallVerdict.DEVIATION
-        elif not verdicts or verdicts & {Verdict.INDETERMINATE.value, Verdict.NEEDS_REVIEW.value}:
-            overall[pid] = OverallVerdict.NEEDS_REVIEW
-        else:
-            overall[pid] = OverallVerdict.NO_DEVIATION
+    overall = {pid: Assessment.overall_of_verdicts(Verdict(v) for v in patient_verdicts.get(pid, ())) for pid in patients}
     return counts, overall
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,10 +91,14 @@ class Assessment(BaseModel):
 
     @staticmethod
     def overall_of(findings: list[Finding]) -> OverallVerdict:
-        """Any violation is a deviation; otherwise anything unresolved needs review; never guess."""
-        verdicts = {f.verdict for f in findings}
+        return Assessment.overall_of_verdicts(f.verdict for f in findings)
+
+    @staticmethod
+    def overall_of_verdicts(verdicts: Iterable[Verdict]) -> OverallVerdict:
+        """Any violation is a deviation; otherwise anything unresolved (or nothing judged) needs review; never guess."""
+        verdicts = set(verdicts)
         if Verdict.VIOLATES in verdicts:
             return OverallVerdict.DEVIATION
-        if not findings or verdicts & {Verdict.INDETERMINATE, Verdict.NEEDS_REVIEW}:
+        if not verdicts or verdicts & {Verdict.INDETERMINATE, Verdict.NEEDS_REVIEW}:
             return OverallVerdict.NEEDS_REVIEW
         return OverallVerdict.NO_DEVIATION
