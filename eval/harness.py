@@ -65,11 +65,11 @@ def run_all(out: Path, fast: bool = False, only: list[str] | None = None, progre
         seconds[name] = round(time.perf_counter() - started, 2)
     metrics = {r.suite: r.metrics for r in results if not r.skipped}
     attempted = {r.suite for r in results if not r.skipped or r.suite not in OPTIONAL}
-    checks = check_floors(load_floors(), metrics, ran=attempted)
-    checks = [
-        c.model_copy(update={"reason": next(r.skipped for r in results if r.suite == c.key.split(".")[0])})
-        if c.reason == "metric missing" and any(r.suite == c.key.split(".")[0] and r.skipped for r in results)
+    skipped = {r.suite: r.skipped for r in results if r.skipped}
+    checks = [  # a required suite that did not run: its floors fail with the reason it gave
+        c.model_copy(update={"reason": skipped[suite]})
+        if c.reason == "metric missing" and (suite := c.key.split(".")[0]) in skipped
         else c
-        for c in checks
+        for c in check_floors(load_floors(), metrics, ran=attempted)
     ]
     return EvalRun(results=results, checks=checks, report=write_report(results, checks, out), seconds=seconds)
