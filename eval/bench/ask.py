@@ -16,8 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOLS = ROOT / "protocols"
 REAL = ROOT.parent / "shared" / "data" / "protocols"
@@ -43,24 +41,18 @@ def _pct(values: list[float], q: float) -> float:
 
 def _build_index(path: Path):
     from ingest import parse_protocol
-    from ingest.lab_manual import read_lab_manual
     from retrieval.embedding import get_embedder
     from retrieval.index import ProtocolIndex
     from retrieval.store import make_client
+    from ui.demo_protocols import ensure_demo_protocols
 
     client = make_client(path=path)
     index = ProtocolIndex(client, get_embedder(None), collection="bench_ask")
-    manifest = yaml.safe_load((PROTOCOLS / "manifest.yaml").read_text())
-    for entry in manifest["protocols"]:
-        protocol = parse_protocol(PROTOCOLS / entry["file"], protocol_id=entry["protocol_id"],
-                                  version=str(entry["version"]), effective_date=entry["effective_date"])
-        if entry.get("lab_manual"):
-            protocol = protocol.model_copy(update={"reference_ranges": read_lab_manual(PROTOCOLS / entry["lab_manual"]).ranges})
-        index.ingest(protocol)
+    demo = ensure_demo_protocols(index, PROTOCOLS)  # as the app's first start does, lab manuals included
     real = sorted(REAL.glob("*/*.pdf")) if REAL.is_dir() else []
     for pdf in real:
         index.ingest(parse_protocol(pdf))
-    return client, index, len(manifest["protocols"]) + len(real)
+    return client, index, len(demo) + len(real)
 
 
 def run() -> dict:
