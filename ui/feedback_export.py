@@ -20,9 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reasoning.models import Finding
-from ui.audit import Action, AuditRecord, AuditStore, ItemKind
-
-DECISIONS = (Action.CONFIRMED, Action.OVERRIDDEN, Action.FLAGGED)
+from ui.audit import AuditRecord, AuditStore, ItemKind, ItemStatus
 
 
 class EvalExport(BaseModel):
@@ -35,13 +33,6 @@ class EvalExport(BaseModel):
 def all_records(store: AuditStore) -> Iterator[dict[str, Any]]:
     for record in store.records():
         yield record.model_dump(mode="json")
-
-
-def _latest_decisions(store: AuditStore) -> list[AuditRecord]:
-    latest: dict[str, AuditRecord] = {}
-    for record in store.records(actions=DECISIONS, item_kinds=[ItemKind.ASSESSMENT, ItemKind.FINDING]):
-        latest[record.item_id] = record
-    return sorted(latest.values(), key=lambda r: r.id or 0)
 
 
 def _case(record: AuditRecord, submitted: AuditRecord, finding: Finding, expected: str) -> dict[str, Any] | str:
@@ -73,10 +64,10 @@ def _case(record: AuditRecord, submitted: AuditRecord, finding: Finding, expecte
 
 def eval_cases(store: AuditStore) -> EvalExport:
     export = EvalExport()
-    for record in _latest_decisions(store):
-        if record.action is not Action.OVERRIDDEN:
-            continue
-        submitted = next(r for r in store.records(item_id=record.item_id) if r.action is Action.SUBMITTED)
+    # one read of the trail: an item's state holds its submission and its latest decision
+    overridden = [s for s in store.items() if s.status is ItemStatus.OVERRIDDEN]
+    for state in sorted(overridden, key=lambda s: s.latest.id or 0):
+        record, submitted = state.latest, state.submitted
         assessment = submitted.assessment
         if assessment is None:
             export.skipped.append(f"item {record.item_id}: no assessment snapshot")
