@@ -41,7 +41,7 @@ from reasoning.evaluate import (
     canonical_code,
     citation_for,
     clause_excerpt,
-    code_of,
+    derived_inputs,
     judge_criterion,
     rule_groups,
 )
@@ -113,17 +113,6 @@ class ScreeningResult(BaseModel):
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _derived_inputs() -> dict[str, list[str]]:
-    """Values the engine derives from other analytes: a rule on the key is judged from these codes."""
-    creat, wbc, neut = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
-    inputs: dict[str, list[str]] = {}
-    for name, needs in (("creatinine clearance", [creat]), ("egfr", [creat]), ("anc", [wbc, neut])):
-        code = code_of(name)
-        if code and all(needs):
-            inputs[code] = [n for n in needs if n]
-    return inputs
-
-
 def _mentioned(criterion: Criterion) -> list[str]:
     return list(_mentioned_in(criterion.text))
 
@@ -265,7 +254,7 @@ def screen(
     table = lab_file.table
     notes = list(lab_file.notes)
     out_of_scope: Counter[str] = Counter(lab_file.out_of_scope)
-    derived = _derived_inputs()
+    derived = derived_inputs()
 
     # 1. place each row: version in force on its date, and phase (screening / on-study).
     dates = table["date"].to_numpy(dtype="datetime64[D]")
@@ -306,13 +295,9 @@ def screen(
             phase = next((ph for ph, kinds in phase_kinds.items() if criterion.kind in kinds), None)
             if phase is None:
                 continue
-            if criterion.rules:
-                codes = {canonical_code(r.analyte) for r in criterion.rules}
-                codes |= {i for c in list(codes) for i in derived.get(c, [])}
-            else:
-                codes = set(_mentioned(criterion))
-                if not codes:
-                    criteria_not_lab.append(criterion.id)
+            codes = _codes_of(criterion, derived)
+            if not codes:
+                criteria_not_lab.append(criterion.id)
             for code in codes:
                 by_phase[phase][code].append(criterion)
         governed.append(by_phase)

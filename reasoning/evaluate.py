@@ -322,17 +322,22 @@ def _derive(target: str, by_code: dict[str, list[LabObservation]], ctx: Context)
     return [], []
 
 
+def derived_inputs() -> dict[str, list[str]]:
+    """The values _derive computes from other analytes: target code → the codes it needs."""
+    creat, wbc, neut = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
+    inputs: dict[str, list[str]] = {}
+    for name, needs in (("creatinine clearance", [creat]), ("egfr", [creat]), ("anc", [wbc, neut])):
+        code = code_of(name)
+        if code and all(needs):
+            inputs[code] = list(needs)
+    return inputs
+
+
 def derivable(target: str, observed: Iterable[str]) -> bool:
     """Whether a rule on `target` could be judged from observations of these analyte codes."""
     observed = set(observed)
-    if target in observed:
-        return True
-    creat, wbc, neut = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
-    if target in (code_of("creatinine clearance"), code_of("egfr")) and target is not None:
-        return creat in observed
-    if target == code_of("anc") and target is not None:
-        return wbc in observed and neut in observed
-    return False
+    needs = derived_inputs().get(target)
+    return target in observed or (needs is not None and all(code in observed for code in needs))
 
 
 # ----------------------------------------------------------------------------------------------- one rule
