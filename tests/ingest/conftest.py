@@ -24,20 +24,31 @@ REAL_PROTOCOLS = {
     "NCT06154122": PROTOCOLS / "nih_docugami" / "NCT06154122_Prot_000.pdf",  # negative control
 }
 
-_CACHE: dict[str, object] = {}
+_CACHE: dict[Path, object] = {}
 
 
 @pytest.fixture(scope="session")
-def parsed_protocol():
-    """parsed_protocol("NCT02296125") -> Protocol, parsed once per test session."""
+def parsed_file():
+    """parsed_file(path) -> Protocol, each real protocol parsed once per test session (a long PDF takes seconds)."""
     from ingest.protocol import parse_protocol
+
+    def get(path: Path):
+        key = Path(path).resolve()
+        if key not in _CACHE:
+            _CACHE[key] = parse_protocol(path)
+        return _CACHE[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def parsed_protocol(parsed_file):
+    """parsed_protocol("NCT02296125") -> Protocol, parsed once per test session."""
 
     def get(nct: str):
         path = REAL_PROTOCOLS[nct]
         if not path.is_file():
             pytest.fail(f"real protocol missing: {path} (../shared must sit beside the repo)")
-        if nct not in _CACHE:
-            _CACHE[nct] = parse_protocol(path)
-        return _CACHE[nct]
+        return parsed_file(path)
 
     return get

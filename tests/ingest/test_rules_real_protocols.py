@@ -12,13 +12,11 @@ from __future__ import annotations
 import csv
 import math
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 import labs
-from ingest import parse_protocol
 from ingest.models import Criterion, CriterionKind, LabRule, Protocol
 from ingest.rules import extract_rules
 
@@ -38,11 +36,6 @@ pytestmark = [
 def gold_rows() -> list[dict[str, str]]:
     with GOLD.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-@lru_cache(maxsize=None)
-def parsed(relative: str) -> Protocol:
-    return parse_protocol(PROTOCOLS / relative)
 
 
 def _norm(text: str | None) -> str:
@@ -119,8 +112,8 @@ def test_gold_table_is_complete_and_well_formed() -> None:
 
 @pytest.mark.parametrize("row", CATALOG_ROWS, ids=lambda r: f"{r['protocol']}-{r['label']}-{r['analyte']}"
                                                               f"{r['comparator']}{r['value'] or r['low']}")
-def test_threshold_extracted_from_parsed_criteria(row: dict[str, str]) -> None:
-    protocol = parsed(row["file"])
+def test_threshold_extracted_from_parsed_criteria(row: dict[str, str], parsed_file) -> None:
+    protocol = parsed_file(PROTOCOLS / row["file"])
     page = int(row["page"])
     candidates = [c for c in protocol.criteria
                   if c.kind.value == row["kind"] and _label_matches(c, row["label"])
@@ -136,11 +129,11 @@ def test_threshold_extracted_from_parsed_criteria(row: dict[str, str]) -> None:
         assert criterion.text[rule.start:rule.end] == rule.quote
 
 
-def test_no_rule_beyond_the_gold_table() -> None:
+def test_no_rule_beyond_the_gold_table(parsed_file) -> None:
     """Precision on the five protocols: every rule in their eligibility criteria is a row of the table."""
     extra = []
     for file in sorted({row["file"] for row in CATALOG_ROWS}):
-        protocol = parsed(file)
+        protocol = parsed_file(PROTOCOLS / file)
         rows = [row for row in CATALOG_ROWS if row["file"] == file]
         for criterion in protocol.criteria:
             if criterion.kind not in ELIGIBILITY:
@@ -153,8 +146,8 @@ def test_no_rule_beyond_the_gold_table() -> None:
 
 
 @pytest.mark.parametrize("relative", NEGATIVE_CONTROLS)
-def test_negative_controls_have_no_lab_rules(relative: str) -> None:
-    protocol = parsed(relative)
+def test_negative_controls_have_no_lab_rules(relative: str, parsed_file) -> None:
+    protocol = parsed_file(PROTOCOLS / relative)
     eligibility = [c for c in protocol.criteria if c.kind in ELIGIBILITY]
     assert eligibility, "the negative control must still have eligibility criteria to look at"
     assert [rule for c in eligibility for rule in c.rules] == []
