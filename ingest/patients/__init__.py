@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from labs.errors import DocumentError
+from ingest.patients.csv import read_csv_rows
 from ingest.patients.detect import FORMATS, detect_format
+from ingest.patients.fhir import read_fhir_rows
 from ingest.patients.models import LabFile, RowError
 from ingest.patients.normalize import build_lab_file
+from ingest.patients.sdtm import read_sdtm_rows
 
 
 def read_lab_file(path: str | Path, format: str = "auto", dm_path: str | Path | None = None) -> LabFile:
     """Read one lab file; `format` is auto | csv | sdtm | fhir; `dm_path` an SDTM DM file (default: beside LB)."""
-    from ingest.patients.csv import read_csv_rows
-    from ingest.patients.fhir import read_fhir_rows
-    from ingest.patients.sdtm import read_sdtm_rows
-
     path = Path(path)
     if not path.is_file():
         raise DocumentError(path, "file not found")
@@ -33,8 +34,6 @@ def read_lab_file(path: str | Path, format: str = "auto", dm_path: str | Path | 
 
 def read_lab_files(paths: list[str | Path], format: str = "auto", dm_path: str | Path | None = None) -> LabFile:
     """Several lab files (e.g. one FHIR resource per file) read and joined into one LabFile."""
-    import pandas as pd
-
     files = [read_lab_file(p, format, dm_path) for p in paths]
     if not files:
         raise DocumentError("(no file)", "no lab file given")

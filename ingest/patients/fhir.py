@@ -83,8 +83,8 @@ def read_fhir_rows(path: Path) -> RawRows:
         kind = res.get("resourceType")
         if kind == "Patient":
             patients[str(res.get("id", ""))] = res
-            out_of_scope["Patient resource (demographics, not a lab value)"] = \
-                out_of_scope.get("Patient resource (demographics, not a lab value)", 0) + 1
+            reason = "Patient resource (demographics, not a lab value)"
+            out_of_scope[reason] = out_of_scope.get(reason, 0) + 1
             continue
         if kind == "__unreadable__":
             errors.append(RowError(file=path.name, row=row, field="line", reason="not a JSON object: unreadable line"))
