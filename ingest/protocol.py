@@ -119,10 +119,9 @@ def _sections(headings: list[Heading], lines: list[Line]) -> list[Section]:
     ends: list[int] = [len(lines) - 1] * len(headings)
     open_stack: list[tuple[int, int]] = []  # (depth, heading position) of sections not yet closed
     for position, heading in enumerate(headings):
-        depth = heading.number.count(".") if heading.number else 0
-        while open_stack and open_stack[-1][0] >= depth:
+        while open_stack and open_stack[-1][0] >= heading.depth:
             ends[open_stack.pop()[1]] = heading.line.index - 1
-        open_stack.append((depth, position))
+        open_stack.append((heading.depth, position))
     sections: list[Section] = []
     for heading, end_index in zip(headings, ends, strict=True):
         end_line = next(

@@ -52,6 +52,11 @@ class Heading:
     title: str
     body_start: int  # offset where the section's own text begins (after an inline "Heading:")
 
+    @property
+    def depth(self) -> int:
+        """0 for "6" (and an unnumbered heading), 1 for "6.2", 2 for "6.2.1"."""
+        return self.number.count(".") if self.number else 0
+
 
 @dataclass(frozen=True, slots=True)
 class CriteriaSection:
@@ -165,7 +170,7 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
             continue
         heading = numbered_heading(line)
         if heading:
-            depth = heading.number.count(".") if heading.number else 0
+            depth = heading.depth
             if inherited and depth <= inherited[1]:
                 inherited = None
             kind = _rule_section_kind(heading)
