@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Iterable
 
 import labs
@@ -172,6 +173,15 @@ def code_of(name: str) -> str | None:
 def canonical_code(analyte: str) -> str:
     """Map whatever an observation or rule carries (code or synonym) onto the catalog code."""
     return code_of(analyte) or analyte
+
+
+@lru_cache(maxsize=512)
+def is_unitless(analyte: str) -> bool:
+    """A ratio or count without a unit (INR, specific gravity): a limit on it needs no unit. Unknown: False."""
+    try:
+        return labs.analyte(analyte).canonical_unit == "1"
+    except TrialGuardError:
+        return False
 
 
 # ----------------------------------------------------------------------------------------------- context
@@ -354,7 +364,7 @@ def _rule_is_complete(rule: LabRule) -> str | None:
             return "range rule without both limits"
     elif rule.value is None:
         return "rule without a limit value"
-    return None  # a rule without unit or multiple (INR, a ratio) is compared as is
+    return None  # a rule without unit or multiple is compared as is on a unitless analyte (INR), else not at all
 
 
 def _verdict_word(holds: bool, kind: CriterionKind) -> str:
@@ -405,6 +415,9 @@ def _judge_value(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context) 
 
     # absolute limit, possibly restated in other units
     limit_unit = rule.unit
+    if not limit_unit and not is_unitless(item.analyte):
+        # "platelets ≥ 100" read without its unit: 100 × 10^9/L and 100 /µL differ 1000-fold; never assume one
+        return State.UNKNOWN, f"{label} {fmt(val)}{f' {item.unit}' if item.unit else ''}: the rule states no unit"
     low, high, value = (dec(x) if x is not None else None for x in (rule.low, rule.high, rule.value))
     conv_text = ""
     if limit_unit:

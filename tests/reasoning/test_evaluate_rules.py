@@ -222,3 +222,15 @@ def test_anc_is_derived_only_from_one_blood_draw():
     paired = judge_criterion(c, [obs("WBC", 2.0, "10^9/L", date=january), obs("NEUTLE", 60, "%", date=january),
                                  obs("WBC", 5.0, "10^9/L", date=march)])
     assert paired.verdict is Verdict.VIOLATES and "WBC 2 10^9/L × neutrophils 60 %" in paired.arithmetic[0]
+
+
+def test_a_rule_without_unit_is_judged_only_on_a_unitless_analyte():
+    text = "Platelets ≥ 100"
+    c = criterion(text, [rule(text, text, "PLAT", ">=", value=100)], kind="inclusion")
+    for value, unit in ((150, "10^9/L"), (150000, "/uL"), (150, None)):
+        f = judge_criterion(c, [obs("PLAT", value, unit)])
+        assert f.verdict is Verdict.INDETERMINATE and "no unit" in f.rationale
+    text = "INR ≤ 1.5"
+    c = criterion(text, [rule(text, text, "INR", "<=", value=1.5)], kind="inclusion")
+    assert judge_criterion(c, [obs("INR", 1.2)]).verdict is Verdict.MEETS
+    assert judge_criterion(c, [obs("INR", 1.6)]).verdict is Verdict.VIOLATES
