@@ -21,7 +21,7 @@ SUITES: dict[str, str] = {
     "conversion": "eval.conversion_eval:run",
     "rule_extraction": "eval.suites:rule_extraction",
     "retrieval": "eval.retrieval_eval:run",
-    "verdicts": "eval.suites:verdicts",
+    "verdicts": "eval.verdict_eval:run",
     "screening": "eval.screening_eval:run",
     "overrides": "eval.suites:overrides",
     "llm": "eval.suites:llm",  # runs only when TRIALGUARD_LLM_URL is set

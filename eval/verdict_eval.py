@@ -11,13 +11,15 @@ per family (unit-exact, uln-multiple, derived, condition-unknown, ...).
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from eval.result import SuiteResult
 
 from ingest.models import Criterion, CriterionKind, LabRule
 from labs.errors import DocumentError
@@ -87,44 +89,68 @@ def load_cases(path: Path = GOLD) -> list[GoldCase]:
     return cases
 
 
-def run(path: Path = GOLD) -> dict:
-    cases = load_cases(path)
-    failures, by_family = [], {}
-    missed, false_violations = 0, 0
+def _normalized(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def judge_cases(cases: list[GoldCase], suite: str = "verdicts") -> SuiteResult:
+    """Every case through the exact engine: verdicts, the unsafe miss, and whether each citation is verbatim."""
+    confusion: dict[str, Counter] = defaultdict(Counter)
+    per_analyte: dict[str, list[bool]] = defaultdict(list)
+    misses, missed_violations = [], 0
+    citations = verbatim = cited_right = decided = decided_cited = 0
     for case in cases:
-        finding = judge_criterion(case.criterion(), case.observations, case.demographics, case.reference_ranges,
+        criterion = case.criterion()
+        finding = judge_criterion(criterion, case.observations, case.demographics, case.reference_ranges,
                                   case.on_date)
         ok = finding.verdict is case.expected
-        family = by_family.setdefault(case.family, {"n": 0, "correct": 0})
-        family["n"] += 1
-        family["correct"] += ok
+        confusion[case.expected.value][finding.verdict.value] += 1
+        for analyte in {o.analyte for o in case.observations}:
+            per_analyte[analyte].append(ok)
         if not ok:
-            missed += case.expected is Verdict.VIOLATES
-            false_violations += finding.verdict is Verdict.VIOLATES
-            failures.append({"id": case.id, "expected": case.expected.value, "got": finding.verdict.value,
-                             "why": case.why, "rationale": finding.rationale})
+            missed_violations += case.expected is Verdict.VIOLATES
+            misses.append(f"{case.id}: expected {case.expected.value}, got {finding.verdict.value} — "
+                          f"{finding.rationale}")
+        for citation in finding.citations:
+            citations += 1
+            verbatim += _normalized(citation.quote) in _normalized(criterion.text)
+            cited_right += citation.criterion_id == criterion.id
+        if finding.verdict in (Verdict.MEETS, Verdict.VIOLATES):
+            decided += 1
+            decided_cited += any(c.criterion_id == criterion.id for c in finding.citations)
     n = len(cases)
-    return {
-        "cases": n,
-        "generated": sum(c.source == "generated" for c in cases),
-        "hand": sum(c.source == "hand" for c in cases),
-        "correct": n - len(failures),
-        "accuracy": (n - len(failures)) / n if n else 0.0,
-        "violations_in_gold": sum(c.expected is Verdict.VIOLATES for c in cases),
-        "missed_violations": missed,
-        "false_violations": false_violations,
-        "by_expected": dict(Counter(c.expected.value for c in cases)),
-        "by_family": by_family,
-        "protocols": sorted({c.protocol_id for c in cases}),
-        "failures": failures,
-    }
+    correct = sum(confusion[e][e] for e in confusion)
+    return SuiteResult(
+        suite=suite,
+        metrics={
+            "accuracy": correct / n if n else 0.0,
+            "missed_violations": missed_violations,
+            "citation_verbatim_rate": verbatim / citations if citations else 0.0,
+            "citation_precision": cited_right / citations if citations else 0.0,
+            "citation_recall": decided_cited / decided if decided else 0.0,
+        },
+        counts={"cases": n, "correct": correct, "citations": citations,
+                "violations_in_gold": sum(c.expected is Verdict.VIOLATES for c in cases),
+                "false_violations": sum(n for e, got in confusion.items() if e != Verdict.VIOLATES.value
+                                        for g, n in got.items() if g == Verdict.VIOLATES.value),
+                "generated": sum(c.source == "generated" for c in cases),
+                "hand": sum(c.source == "hand" for c in cases)},
+        misses=misses,
+        confusion={e: dict(g) for e, g in confusion.items()},
+        per_analyte={a: sum(v) / len(v) for a, v in per_analyte.items()},
+    )
+
+
+def run(fast: bool = False, path: Path = GOLD) -> SuiteResult:
+    """Every gold case through the exact engine (the eval harness's `verdicts` suite)."""
+    return judge_cases(load_cases(path))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    report = run(Path(args[0]) if args else GOLD)
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    return 0 if not report["failures"] else 1
+    result = run(path=Path(args[0]) if args else GOLD)
+    print(result.model_dump_json(indent=2))
+    return 0 if not result.misses else 1
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ GENERATOR = REPO / "eval" / "tools" / "make_verdict_cases.py"
 
 
 def test_engine_gets_every_gold_case_and_misses_no_violation():
-    report = run()
-    assert report["cases"] >= 200 and report["violations_in_gold"] >= 50
-    assert report["failures"] == [], report["failures"][:5]
-    assert report["accuracy"] == 1.0 and report["missed_violations"] == 0
+    result = run()
+    assert result.counts["cases"] >= 200 and result.counts["violations_in_gold"] >= 50
+    assert result.misses == [], result.misses[:5]
+    assert result.metrics["accuracy"] == 1.0 and result.metrics["missed_violations"] == 0
 
 
 def test_gold_covers_every_family_and_real_protocols():

@@ -89,7 +89,8 @@ def _from_manifest(entries, protocol_id: str | None, where: Path) -> list[Protoc
     chosen = [e for e in entries if e.protocol_id == protocol_id]
     if not chosen:
         raise TrialGuardError(f"protocol {protocol_id!r} is neither ingested nor in {where} (it lists {', '.join(ids)})")
-    return [parse_protocol(e.file, protocol_id=e.protocol_id, version=e.version, effective_date=e.effective_date)
+    return [parse_protocol(e.file, protocol_id=e.protocol_id, version=e.version, effective_date=e.effective_date,
+                           lab_manual=e.lab_manual)
             for e in chosen]
 
 
