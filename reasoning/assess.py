@@ -21,6 +21,7 @@ from labs.errors import ConfigError, TrialGuardError
 from labs.observation import Demographics, LabObservation
 from reasoning.evaluate import ENGINE_VERSION, canonical_code, derivable, judge_criterion, merge_demographics
 from reasoning.models import Assessment, Finding, OverallVerdict, Provenance, Verdict
+from retrieval.question import parse_question
 
 _RULELESS_KINDS = {CriterionKind.INCLUSION, CriterionKind.EXCLUSION, CriterionKind.DISCONTINUATION}
 _ORDER = {
@@ -202,8 +203,6 @@ class Assessor:
 
     def ask(self, question_text: str, protocol_id: str, on_date: dt.date | None = None, *, use_llm: bool = True) -> Assessment:
         """Parse a free-text question; anything the parser could not read is a visible note and forces review."""
-        from retrieval.question import parse_question
-
         parsed = parse_question(question_text)
         date = on_date or parsed.date
         observations = list(parsed.observations)

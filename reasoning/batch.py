@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import labs
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
 from ingest.patients.models import LabFile, RowError
+from ingest.patients.sdtm_ti import mentioned_analytes
 from labs.errors import TrialGuardError
 from labs.observation import Demographics, LabObservation
 from labs.reference_range import ReferenceRange
@@ -119,8 +120,6 @@ def _mentioned(criterion: Criterion) -> list[str]:
 
 @lru_cache(maxsize=2048)
 def _mentioned_in(text: str) -> tuple[str, ...]:
-    from ingest.patients.sdtm_ti import mentioned_analytes
-
     return tuple(mentioned_analytes(text))
 
 

@@ -13,8 +13,10 @@ import datetime as dt
 from collections import defaultdict
 
 from ingest.models import Protocol
+from reasoning.batch import PatientFinding, summarize
 from reasoning.evaluate import ENGINE_VERSION
 from reasoning.models import Assessment, Provenance, Verdict
+from reasoning.verify import review_with_llm
 
 
 def wants_llm(finding) -> bool:
@@ -22,9 +24,6 @@ def wants_llm(finding) -> bool:
 
 
 def review_findings(result, versions: list[Protocol], llm):
-    from reasoning.batch import PatientFinding
-    from reasoning.verify import review_with_llm
-
     by_version = {p.version: p for p in versions}
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for position, pf in enumerate(result.findings):
@@ -65,8 +64,6 @@ def review_findings(result, versions: list[Protocol], llm):
     # the LLM may move a finding (e.g. to NEEDS_REVIEW): recount criteria and patients from the new verdicts
     new = {(pf.patient_id, pf.version, pf.finding.criterion_id): pf.finding.verdict.value for pf in findings}
     pair_verdicts = [(p, v, c, new.get((p, v, c), verdict)) for p, v, c, verdict in result.pair_verdicts]
-    from reasoning.batch import summarize
-
     counts, overall = summarize(pair_verdicts, versions, list(result.patients))
     return result.model_copy(update={"findings": findings, "notes": notes, "llm_used": fallbacks < len(keys),
                                      "pair_verdicts": pair_verdicts, "criteria": counts, "patients": overall})
