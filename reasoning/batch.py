@@ -168,11 +168,11 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
     if rule.multiple_of is not None:
         ref = rows["uln" if rule.multiple_of == "ULN" else "lln"].to_numpy(dtype=float)
         x = values.copy()
-        exact = np.ones(n, dtype=bool)
+        # the engine compares value with multiple × ULN in Decimal: no float shortcut at the limit
+        exact = np.zeros(n, dtype=bool)
         units, range_units = rows["unit"].to_numpy(dtype=object), rows["range_unit"].to_numpy(dtype=object)
         differ = units != range_units
         if differ.any():
-            exact &= ~differ
             for (u, ru) in set(zip(units[differ], range_units[differ])):
                 mask = differ & (units == u) & (range_units == ru)
                 converted = _convert(values[mask], u, ru, code)
@@ -183,7 +183,6 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
         known = ~np.isnan(ref)
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.where(known, x / ref, np.nan)
-        near_exact = False  # the engine compares value with multiple × ULN in Decimal: no shortcut at the limit
     else:
         x = np.full(n, np.nan)
         known = np.ones(n, dtype=bool)
@@ -198,7 +197,6 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
             x[mask] = converted
             if u == _parsed(rule.unit):
                 exact |= mask
-        near_exact = True
     limits = [rule.low, rule.high] if rule.comparator is Comparator.BETWEEN else [rule.value]
     near = np.zeros(n, dtype=bool)
     for limit in limits:
@@ -206,7 +204,7 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
         with np.errstate(invalid="ignore"):
             close = np.abs(x - limit) <= NEAR_LIMIT * scale
         # same unit and a plain number: float order equals the engine's Decimal order, so no need to defer
-        near |= close & ~(exact & near_exact)
+        near |= close & ~exact
     with np.errstate(invalid="ignore"):
         if rule.comparator is Comparator.BETWEEN:
             holds = (x >= rule.low) & (x <= rule.high)
