@@ -467,6 +467,13 @@ def _in_time_frame(obs_date: dt.date | None, rule: LabRule, kind: CriterionKind,
     return True, ""
 
 
+def _in_phase(observations: list[LabObservation], rule: LabRule, kind: CriterionKind, ctx: Context) -> list[LabObservation]:
+    """The observations of the criterion's study phase, or all of them when none is: a value derived from the
+    latest input must not let an on-study lab hide the screening one (or the reverse)."""
+    kept = [o for o in observations if _in_time_frame(o.date, rule, kind, ctx, _demographics_of(o, ctx))[0] is not False]
+    return kept or observations
+
+
 def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[LabObservation]], ctx: Context,
                   exceptions: list[str] = ()) -> RuleOutcome:
     """One rule against every observation of its analyte (or a value derived from them)."""
@@ -479,7 +486,7 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     for obs in by_code.get(target, []):
         items.append(Value(dec(obs.value), obs.unit, obs.analyte, obs.date, [obs], "", base=obs))
     if not items:
-        derived, why = _derive(target, by_code, ctx)
+        derived, why = _derive(target, {code: _in_phase(found, rule, kind, ctx) for code, found in by_code.items()}, ctx)
         items.extend(derived)
         reasons.extend(why)
         if not items and not why:

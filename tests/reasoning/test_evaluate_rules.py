@@ -234,3 +234,15 @@ def test_a_rule_without_unit_is_judged_only_on_a_unitless_analyte():
     c = criterion(text, [rule(text, text, "INR", "<=", value=1.5)], kind="inclusion")
     assert judge_criterion(c, [obs("INR", 1.2)]).verdict is Verdict.MEETS
     assert judge_criterion(c, [obs("INR", 1.6)]).verdict is Verdict.VIOLATES
+
+
+def test_derived_value_of_a_screening_criterion_comes_from_a_screening_lab():
+    text = "Creatinine clearance ≥ 60 mL/min"
+    c = criterion(text, [rule(text, text, "CRCL", ">=", value=60, unit="mL/min")], kind="inclusion")
+    demo = Demographics(age_years=70, weight_kg=60, sex=Sex.MALE, reference_start=dt.date(2024, 3, 10))
+    screening, on_study = obs("CREAT", 2.0, "mg/dL", date=dt.date(2024, 3, 1)), obs("CREAT", 1.0, "mg/dL",
+                                                                                   date=dt.date(2024, 4, 1))
+    # CrCl 29.2 at screening: a later on-study creatinine must not turn the violation into NOT_APPLICABLE
+    f = judge_criterion(c, [screening, on_study], demo)
+    assert f.verdict is Verdict.VIOLATES and f.observations == [screening]
+    assert judge_criterion(c, [on_study], demo).verdict is Verdict.NOT_APPLICABLE
