@@ -214,11 +214,28 @@ def _norm_condition(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+# Words that frame a condition without naming it ("participant has documented Gilbert's syndrome").
+_CONDITION_FRAMING = frozenset(
+    "a an the of with has have having had is are documented known confirmed participant participants patient "
+    "patients subject subjects who present presence".split()
+)
+
+
+def _condition_words(text: str) -> frozenset[str]:
+    return frozenset(_norm_condition(text).split()) - _CONDITION_FRAMING
+
+
 def condition_status(condition: str, demographics: Demographics) -> bool | None:
-    wanted = _norm_condition(condition)
+    """The patient's known status of the protocol's condition, or None when it is not known.
+
+    A stated fact counts only if it names every word of the protocol's condition: "metastases: yes" says nothing
+    about "liver metastases" (the lenient branch must not be chosen on a vaguer fact), while "liver metastases"
+    matches "if liver metastases are present".
+    """
+    wanted = _condition_words(condition)
     for name, status in demographics.conditions.items():
-        known = _norm_condition(name)
-        if known and (known == wanted or known in wanted or wanted in known):
+        known = _condition_words(name)
+        if wanted and known and wanted <= known:
             return status
     return None
 

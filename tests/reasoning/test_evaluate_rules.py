@@ -246,3 +246,15 @@ def test_derived_value_of_a_screening_criterion_comes_from_a_screening_lab():
     f = judge_criterion(c, [screening, on_study], demo)
     assert f.verdict is Verdict.VIOLATES and f.observations == [screening]
     assert judge_criterion(c, [on_study], demo).verdict is Verdict.NOT_APPLICABLE
+
+
+def test_a_vaguer_stated_condition_does_not_choose_the_lenient_branch():
+    from labs.observation import Demographics
+    from reasoning.evaluate import condition_status
+
+    assert condition_status("liver metastases", Demographics(conditions={"metastases": True})) is None
+    assert condition_status("liver metastases are present",
+                            Demographics(conditions={"liver metastases": True})) is True
+    assert condition_status("participant has documented Gilbert's syndrome",
+                            Demographics(conditions={"Gilbert's syndrome": False})) is False
+    assert condition_status("Gilbert's syndrome", Demographics(conditions={"liver metastases": True})) is None
