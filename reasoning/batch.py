@@ -551,4 +551,14 @@ def _judge_external_range(criterion: Criterion, observations, demographics: Demo
     stripped = [o.model_copy(update={"uln": None, "lln": None, "range_unit": None}) for o in observations
                 if canonical_code(o.analyte) in codes]
     finding = judge_criterion(stand_in, stripped, demographics, supplied, lab_date, protocol=protocol)
-    return finding.model_copy(update={"notes": [*finding.notes, f"limits from the supplied {supplied[0].lab}"]})
+    notes = [*finding.notes, f"limits from the supplied {supplied[0].lab}"]
+    uncovered = [code for code in _mentioned(criterion) if code not in codes]
+    if uncovered and finding.verdict is Verdict.MEETS:
+        # the supplied range checks only some of the analytes the clause names: the rest could still exclude
+        reason = f"the supplied {supplied[0].lab} has no range for {', '.join(uncovered)}, which the clause names"
+        return finding.model_copy(update={
+            "verdict": Verdict.INDETERMINATE,
+            "rationale": f"{criterion.label}: INDETERMINATE. {reason}; judged so far: {finding.rationale}",
+            "notes": [*notes, reason],
+        })
+    return finding.model_copy(update={"notes": notes})

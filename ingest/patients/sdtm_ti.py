@@ -33,7 +33,7 @@ RANGE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 ONLY_FOR = re.compile(r"\((?P<who>[^()]+?)\s+(?:patients|participants|subjects)\s+only\)", re.IGNORECASE)
-_SPLIT = re.compile(r",|;|\band\b|\bor\b|\(|\)", re.IGNORECASE)
+_SPLIT = re.compile(r",|;|:|\band\b|\bor\b|\(|\)", re.IGNORECASE)
 # Group names criteria use for several analytes; members that the catalog lacks are skipped.
 GROUP_NAMES = {"thyroid function tests": ["TSH", "free T4"], "thyroid function": ["TSH", "free T4"],
                "liver function tests": ["ALT", "AST", "total bilirubin"]}

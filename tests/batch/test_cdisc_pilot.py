@@ -47,7 +47,10 @@ def test_lilly_range_supplied_decides_excl27(cdisc_lab_file, cdisc_ti):
              ReferenceRange(analyte="AST", uln=45.0, unit="U/L", lab="Lilly Reference Range III")]
     result = screen(cdisc_lab_file, [cdisc_ti], reference_ranges=lilly)
     counts = next(c.counts for c in result.criteria if c.label == "EXCL27")
-    assert counts.get("INDETERMINATE", 0) == 0 and counts.get("MEETS", 0) > 200
+    # ranges for ALT and AST alone cannot clear a patient: the clause also names creatinine and total bilirubin
+    assert counts.get("MEETS", 0) == 0 and counts.get("INDETERMINATE", 0) > 200
+    undecided = [f for f in result.findings if f.finding.label == "EXCL27" and f.finding.verdict.value == "INDETERMINATE"]
+    assert undecided and all(any("no range for CREAT, BILI" in n for n in f.finding.notes) for f in undecided)
     table = cdisc_lab_file.table
     screening = table[(table["analyte"].isin(["ALT", "AST"]))]
     starts = {p: d.reference_start for p, d in cdisc_lab_file.demographics.items()}
