@@ -301,6 +301,12 @@ def _hint(a: pint.Quantity, b: pint.Quantity) -> str:
     return ""
 
 
+def _in_moles(q: pint.Quantity, valence: int) -> pint.Quantity:
+    """Equivalents -> moles (1 Eq = 1/valence mol) at whatever power `q` holds them; other quantities unchanged."""
+    power = _dims(q).get(_EQUIVALENT)
+    return q * ureg.Quantity(1 / valence, "mol/Eq") ** power if power else q
+
+
 def _bridge(src: str, dst: str, analyte: Analyte | None) -> tuple[float, tuple[str, ...]]:
     """Factor from `src` to `dst` (normalised units), via valence and molar mass where the dimensions need them."""
     a = _quantity(src)
@@ -314,15 +320,9 @@ def _bridge(src: str, dst: str, analyte: Analyte | None) -> tuple[float, tuple[s
                     f"converting {display_unit(src)} to {display_unit(dst)}{_label(analyte)} needs the ion's "
                     f"valence ({name} is in equivalents) but {who}{_allowed(analyte)}"
                 )
-    if _dims(a).get(_EQUIVALENT):
-        power = _dims(a)[_EQUIVALENT]
-        a = a * (ureg.Quantity(1 / analyte.valence, "mol/Eq") ** power)
+    if _dims(a).get(_EQUIVALENT) or _dims(b).get(_EQUIVALENT):
+        a, b = _in_moles(a, analyte.valence), _in_moles(b, analyte.valence)
         steps.append(f"valence {analyte.valence}")
-    if _dims(b).get(_EQUIVALENT):
-        power = _dims(b)[_EQUIVALENT]
-        b = b * (ureg.Quantity(1 / analyte.valence, "mol/Eq") ** power)
-        if not steps:
-            steps.append(f"valence {analyte.valence}")
     if a.dimensionality == b.dimensionality:
         return float(a.to(b.units).magnitude / b.magnitude), tuple(steps)
     ratio = _dims(a / b)
