@@ -51,11 +51,11 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: install llm-env browser
-	$(PY) -m pytest -q -p no:cacheprovider --timeout=900
+	$(PY) -m pytest -q -p no:cacheprovider --timeout=300
 	$(VENV)/bin/trialguard eval --fast --out eval/reports/latest
 
 test-llm: install llm-env
-	$(PY) -m pytest -q -m llm --timeout=900
+	$(PY) -m pytest -q -m llm --timeout=300
 
 bench: install
 	$(PY) -m eval.bench
