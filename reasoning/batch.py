@@ -39,11 +39,12 @@ from labs.errors import TrialGuardError
 from labs.observation import Demographics, LabObservation
 from labs.reference_range import ReferenceRange
 from reasoning.evaluate import (
+    CriterionPlan,
     canonical_code,
-    citation_for,
     clause_excerpt,
     derived_inputs,
     judge_criterion,
+    plan_criterion,
     rule_groups,
 )
 from reasoning.models import Assessment, Finding, OverallVerdict, Verdict
@@ -216,6 +217,14 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
     return state, defer
 
 
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values) of a column; a Categorical's own codes when it is one."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.array.codes), np.asarray(column.array.categories, dtype=object)
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 @dataclass
 class _Pair:
     patient_id: str
@@ -264,8 +273,10 @@ def screen(
     if undated.any() and len(versions) > 1:
         notes.append(f"{int(undated.sum())} rows without a date: judged against the latest version "
                      f"({versions[-1].version})")
-    ref_map = {pid: d.reference_start for pid, d in lab_file.demographics.items() if d.reference_start}
-    ref = pd.to_datetime(table["patient_id"].map(ref_map)).to_numpy(dtype="datetime64[D]")
+    patient_code, patients = _codes(table["patient_id"])
+    starts_of = [lab_file.demographics.get(pid) for pid in patients]
+    ref = np.array([d.reference_start if d and d.reference_start else None for d in starts_of] + [None],  # [-1]: no id
+                   dtype="datetime64[D]")[patient_code]
     no_ref = np.isnat(ref)
     screening_visit = np.zeros(len(table), dtype=bool)  # the visit name matters only for undated rows
     if undated.any():
@@ -366,13 +377,17 @@ def screen(
     # 5. findings for what is reported; the exact engine for what the fast path left open.
     findings: list[PatientFinding] = []
     rows = _Rows(jt)
+    plans: dict[tuple[int, str], CriterionPlan] = {}  # what each criterion's text says, read once for all patients
     exact_pairs = 0
     for pair in pairs:
         if pair.fast_verdict is Verdict.MEETS:
             verdict_rows.append((pair.patient_id, pair.version_index, pair.phase, pair.criterion.id, Verdict.MEETS.value))
             continue
         protocol = versions[pair.version_index]
-        finding, lab_date = _exact(pair, rows, lab_file, protocol, extra_ranges, derived)
+        key = (pair.version_index, pair.criterion.id)
+        if key not in plans:
+            plans[key] = plan_criterion(pair.criterion, protocol)
+        finding, lab_date = _exact(pair, plans[key], rows, lab_file, protocol, extra_ranges, derived)
         exact_pairs += pair.fast_verdict is None
         if pair.fast_verdict is not None and finding.verdict is not pair.fast_verdict:
             finding = finding.model_copy(update={
@@ -461,34 +476,34 @@ def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derive
 
 
 class _Rows:
-    """The judged rows as numpy columns, grouped by (patient, version), with LabObservations built once per row."""
+    """The judged rows as plain Python columns, grouped by (patient, version), with LabObservations built once per
+    row (Python lists, not numpy arrays: each observation reads a dozen single values, and list items are cheap)."""
 
     def __init__(self, jt: pd.DataFrame):
-        self.cols = {name: jt[name].to_numpy() for name in
-                     ("file", "row", "patient_id", "analyte", "raw_test", "value", "unit", "uln", "lln", "range_unit",
-                      "visit", "screening", "on_study")}
+        self.cols = {name: jt[name].to_numpy(dtype=object).tolist() for name in
+                     ("file", "row", "patient_id", "analyte", "raw_test", "unit", "range_unit", "visit")}
+        self.cols.update({name: jt[name].to_numpy(dtype=float).tolist() for name in ("value", "uln", "lln")})
+        self.flags = {"screening": jt["screening"].to_numpy(dtype=bool), "on-study": jt["on_study"].to_numpy(dtype=bool)}
         self.dates = [None if pd.isna(d) else d for d in jt["date"].dt.date.to_numpy(dtype=object)] if len(jt) else []
-        self.groups = jt.groupby(["patient_id", "version_index"], sort=False).indices if len(jt) else {}
+        self.groups = jt.groupby(["patient_id", "version_index"], sort=False, observed=True).indices if len(jt) else {}
         self._cache: dict[int, LabObservation] = {}
 
     def positions(self, patient_id: str, version_index: int, phase: str, codes: set[str]) -> list[int]:
-        flag = self.cols["screening" if phase == "screening" else "on_study"]
-        analyte = self.cols["analyte"]
+        flag, analyte = self.flags[phase], self.cols["analyte"]
         return [int(i) for i in self.groups.get((patient_id, version_index), []) if flag[i] and analyte[i] in codes]
 
     def observation(self, i: int) -> LabObservation:
         obs = self._cache.get(i)
         if obs is None:
             c = self.cols
-            unit, range_unit = c["unit"][i] or None, c["range_unit"][i] or None
+            unit, range_unit, uln, lln = c["unit"][i] or None, c["range_unit"][i] or None, c["uln"][i], c["lln"][i]
             # model_construct: every field was checked when the file was read (numbers, units, dates)
             obs = LabObservation.model_construct(
-                patient_id=c["patient_id"][i], analyte=c["analyte"][i], value=float(c["value"][i]), unit=unit,
-                uln=None if np.isnan(c["uln"][i]) else float(c["uln"][i]),
-                lln=None if np.isnan(c["lln"][i]) else float(c["lln"][i]),
+                patient_id=c["patient_id"][i], analyte=c["analyte"][i], value=c["value"][i], unit=unit,
+                uln=None if uln != uln else uln, lln=None if lln != lln else lln,  # x != x: NaN, no range
                 range_unit=range_unit if range_unit != unit else None, date=self.dates[i],
                 visit=c["visit"][i] or None, raw_test=c["raw_test"][i] or None,
-                source=f"{c['file'][i]} row {int(c['row'][i])}", demographics=None,
+                source=f"{c['file'][i]} row {c['row'][i]}", demographics=None,
             )
             self._cache[i] = obs
         return obs
@@ -501,7 +516,7 @@ def _codes_of(criterion: Criterion, derived: dict[str, list[str]]) -> set[str]:
     return set(_mentioned(criterion))
 
 
-def _exact(pair: _Pair, rows: _Rows, lab_file: LabFile, protocol: Protocol,
+def _exact(pair: _Pair, plan: CriterionPlan, rows: _Rows, lab_file: LabFile, protocol: Protocol,
            extra_ranges: list[ReferenceRange], derived: dict[str, list[str]]) -> tuple[Finding, dt.date | None]:
     """The exact engine on this patient's rows of the criterion's analytes (same version and phase)."""
     criterion = pair.criterion
@@ -521,23 +536,12 @@ def _exact(pair: _Pair, rows: _Rows, lab_file: LabFile, protocol: Protocol,
             verdict=Verdict.INDETERMINATE,
             rationale=(f"{criterion.label}: judged against an external reference range ({named}) that is not in the "
                        f"data; supply it (trialguard screen --ranges) to decide."),
-            citations=[_citation(criterion, protocol)],
+            citations=[plan.clause_citation],
             observations=observations, rule_source="none",
             notes=[f"reference range not supplied: {named}"],
         ), lab_date
-    finding = judge_criterion(criterion, observations, demographics, ranges, lab_date, protocol=protocol)
+    finding = judge_criterion(criterion, observations, demographics, ranges, lab_date, protocol=protocol, plan=plan)
     return finding, lab_date
-
-
-_CITATIONS: dict[tuple[str, str], object] = {}
-
-
-def _citation(criterion: Criterion, protocol: Protocol):
-    """The whole-clause citation of a criterion, built once (it is the same for every patient)."""
-    key = (criterion.id, protocol.sha256)
-    if key not in _CITATIONS:
-        _CITATIONS[key] = citation_for(criterion, clause_excerpt(criterion.text), protocol)
-    return _CITATIONS[key]
 
 
 def _judge_external_range(criterion: Criterion, observations, demographics: Demographics,

@@ -503,7 +503,9 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     for obs in by_code.get(target, []):
         items.append(Value(dec(obs.value), obs.unit, obs.analyte, obs.date, [obs], "", base=obs))
     if not items:
-        derived, why = _derive(target, {code: _in_phase(found, rule, kind, ctx) for code, found in by_code.items()}, ctx)
+        inputs = derived_inputs().get(target, [])
+        derived, why = _derive(target, {code: _in_phase(found, rule, kind, ctx) for code, found in by_code.items()
+                                        if code in inputs}, ctx)
         items.extend(derived)
         reasons.extend(why)
         if not items and not why:
@@ -746,10 +748,42 @@ def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
 
 def _dedupe(observations: list[LabObservation]) -> list[LabObservation]:
     seen: list[LabObservation] = []
+    ids: set[int] = set()
     for obs in observations:
-        if not any(obs is s or obs == s for s in seen):
+        if id(obs) in ids:  # the same object (one value used by several rules): no field-by-field comparison
+            continue
+        if not any(obs == s for s in seen):
             seen.append(obs)
+        ids.add(id(obs))
     return seen
+
+
+@dataclass(frozen=True)
+class CriterionPlan:
+    """What judging a criterion reads from its text alone, the same for every patient: how its rules combine,
+    each rule's implicit exceptions, and the citations. Batch screening builds it once per criterion and version
+    rather than once per patient; judge_criterion builds its own when given none."""
+
+    criterion: Criterion
+    protocol: Protocol | None
+    groups: list[list[int]]
+    natural: bool
+    exceptions: list[list[str]]
+    citations: dict[str, Citation]  # by rule quote
+    clause_citation: Citation  # the clause's leading span, for a criterion judged without parsed rules
+
+    def fits(self, criterion: Criterion, protocol: Protocol | None) -> bool:
+        return self.criterion is criterion and self.protocol is protocol
+
+
+def plan_criterion(criterion: Criterion, protocol: Protocol | None = None) -> CriterionPlan:
+    groups, natural = rule_groups(criterion)
+    return CriterionPlan(
+        criterion=criterion, protocol=protocol, groups=groups, natural=natural,
+        exceptions=implicit_exceptions(criterion.rules),
+        citations={rule.quote: citation_for(criterion, rule.quote, protocol) for rule in criterion.rules},
+        clause_citation=citation_for(criterion, clause_excerpt(criterion.text), protocol),
+    )
 
 
 def judge_criterion(
@@ -760,8 +794,13 @@ def judge_criterion(
     on_date: dt.date | None = None,
     *,
     protocol: Protocol | None = None,
+    plan: CriterionPlan | None = None,
 ) -> Finding:
-    """Decide one criterion from the observations; the Finding shows the arithmetic and quotes the clause."""
+    """Decide one criterion from the observations; the Finding shows the arithmetic and quotes the clause.
+
+    plan: plan_criterion(criterion, protocol), when the caller judges the same criterion for many patients."""
+    if plan is None or not plan.fits(criterion, protocol):
+        plan = plan_criterion(criterion, protocol)
     ctx = Context(demographics or Demographics(), list(reference_ranges or []), on_date)
     if protocol is not None and not ctx.reference_ranges:
         ctx.reference_ranges = list(protocol.reference_ranges)
@@ -772,7 +811,7 @@ def judge_criterion(
             **base,
             verdict=Verdict.INDETERMINATE,
             rationale=f"{_kind_word(criterion.kind)} {criterion.label}: no parsed rule; reviewer must read the clause.",
-            citations=[citation_for(criterion, clause_excerpt(criterion.text), protocol)],
+            citations=[plan.clause_citation],
             rule_source="none",
         )
     if criterion.kind is CriterionKind.CONTEXT:
@@ -780,20 +819,20 @@ def judge_criterion(
             **base,
             verdict=Verdict.NOT_APPLICABLE,
             rationale=f"Context {criterion.label}: definitions or tables, not a criterion to judge.",
-            citations=[citation_for(criterion, r.quote, protocol) for r in criterion.rules[:3]],
+            citations=[plan.citations[r.quote] for r in criterion.rules[:3]],
             rule_source=_rule_source(criterion),
         )
 
     by_code: dict[str, list[LabObservation]] = {}
     for obs in observations:
         by_code.setdefault(canonical_code(obs.analyte), []).append(obs)
-    exceptions = implicit_exceptions(criterion.rules)
+    exceptions = plan.exceptions
     outcomes = [
         evaluate_rule(rule, criterion.kind, by_code, ctx, exceptions[i]) for i, rule in enumerate(criterion.rules)
     ]
 
     # the text's own connectors decide how rules combine; unknown patient facts are resolved branch by branch
-    groups, natural = rule_groups(criterion)
+    groups, natural = plan.groups, plan.natural
     demo = ctx.demographics
     sexes: list[Sex | None] = [demo.sex]
     if demo.sex is None and any(o.rule.sex for o in outcomes if o.state is not State.NO_DATA):
@@ -898,7 +937,7 @@ def judge_criterion(
     citations: list[Citation] = []
     for rule in judged_rules:
         if all(c.quote != rule.quote for c in citations):
-            citations.append(citation_for(criterion, rule.quote, protocol))
+            citations.append(plan.citations[rule.quote])
     used = _dedupe([obs for o in outcomes for obs in o.used])
     return Finding(
         **base,

@@ -90,9 +90,12 @@ def is_qualitative(analyte: str) -> bool:
     return not labs.analyte(analyte).quantitative
 
 
-def per_distinct(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
+def per_distinct(values: np.ndarray | pd.Categorical, fn: Callable[[object], object]) -> np.ndarray:
     """fn applied once per distinct value, spread back over the rows (object array)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if isinstance(values, pd.Categorical) and not (values.codes < 0).any():
+        codes, uniques = np.asarray(values.codes), values.categories
+    else:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     mapped = np.empty(len(uniques), dtype=object)
     mapped[:] = [fn(u) for u in uniques]
     return mapped[codes]
@@ -110,9 +113,22 @@ class Columns(dict):
 
 
 class _Column:
-    def __init__(self, values: np.ndarray, constant: object = None):
+    """One raw column: its values, and where the reader knows them, its codes and distinct values (a Categorical
+    from the CSV reader) or the one value every row holds, so the checks need not hash the column again."""
+
+    def __init__(self, values: np.ndarray | pd.Categorical, constant: object = None):
+        self.constant = constant
+        self.codes: np.ndarray | None = None
+        self.uniques: np.ndarray | None = None
+        if isinstance(values, pd.Categorical):
+            self.codes = np.asarray(values.codes, dtype=np.intp)
+            self.uniques = np.asarray(values.categories, dtype=object)
+            if (self.codes < 0).any():  # missing values: no reader makes them, but never let -1 index a value
+                self.codes, self.uniques = None, None
+                values = np.asarray(values, dtype=object)
+            else:
+                values = self.uniques[self.codes]
         self.values = values
-        self.constant = constant  # set when every row holds this one value (no need to hash the column)
 
     def to_numpy(self, dtype=None) -> np.ndarray:
         return self.values if dtype is None else self.values.astype(dtype, copy=False)
@@ -126,25 +142,40 @@ def raw_columns(n: int, columns: dict[str, object]) -> Columns:
     for name, values in columns.items():
         if np.isscalar(values):
             out[name] = _Column(np.full(n, values, dtype=object), constant=values)
+        elif isinstance(values, (pd.Categorical, pd.Series)) and isinstance(values.dtype, pd.CategoricalDtype):
+            out[name] = _Column(pd.Categorical(values))
         else:
             out[name] = _Column(np.asarray(values))
     return out
 
 
+def pick(mask: np.ndarray, a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
+    """Row-wise `a` where mask else `b`, kept as a Categorical (codes over the union of both value sets)."""
+    union = np.concatenate([np.asarray(a.categories, dtype=object), np.asarray(b.categories, dtype=object)])
+    union_code, uniques = pd.factorize(union, use_na_sentinel=False)
+    in_a, in_b = union_code[: len(a.categories)], union_code[len(a.categories):]
+    codes = np.where(mask, in_a[np.asarray(a.codes)], in_b[np.asarray(b.codes)])
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
+
+
 def raw_frame(n: int, columns: dict[str, object]) -> pd.DataFrame:
-    """A RawRows frame whose text columns stay plain Python str (object), not pandas' Arrow strings: the checks
-    below work on numpy object arrays, and converting 60,000-row columns back and forth costs more than they do."""
+    """A frame whose text columns stay plain Python str (object), not pandas' Arrow strings: the checks work on
+    numpy object arrays, and converting 60,000-row columns back and forth costs more than they do. The arrays are
+    the caller's fresh ones, so the frame takes them without a copy (pandas copies numpy input by default)."""
     data = {}
     for name, values in columns.items():
+        if isinstance(values, pd.Categorical):
+            data[name] = pd.Series(values, copy=False)
+            continue
         array = np.asarray(values) if not np.isscalar(values) else np.full(n, values, dtype=object)
         kind = array.dtype.kind
         if kind == "M":
-            data[name] = pd.Series(array.astype("datetime64[ns]"))
+            data[name] = pd.Series(array.astype("datetime64[ns]"), copy=False)
         elif kind in "fiub":
-            data[name] = pd.Series(array)
+            data[name] = pd.Series(array, copy=False)
         else:
-            data[name] = pd.Series(array, dtype=object)
-    return pd.DataFrame(data)
+            data[name] = pd.Series(array, dtype=object, copy=False)
+    return pd.DataFrame(data, copy=False)
 
 
 def _strings(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -162,11 +193,14 @@ def _codes(values: np.ndarray, constant: object = None) -> tuple[np.ndarray, np.
     return codes, np.asarray(uniques, dtype=object)
 
 
-def _constant(frame, column: str) -> object:
-    """The single value of a column every row shares (a reader's fill-in), or None."""
+def _column_codes(frame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """_codes of a column, reusing what the reader already knows (its Categorical codes, or its one value)."""
     if column not in frame.columns:
-        return ""
-    return getattr(frame[column], "constant", None)
+        return np.zeros(len(frame), dtype=np.intp), np.array([""], dtype=object)
+    held = frame[column]
+    if getattr(held, "codes", None) is not None:
+        return held.codes, held.uniques
+    return _codes(_strings(frame, column), getattr(held, "constant", None))
 
 
 def _combine(*code_arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +261,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     report(pids == "", "patient_id", "missing patient id")
 
     # Test -> analyte, once per distinct (test, LOINC); the test's name (SDTM LBTEST) only where those are unknown.
-    test_code, test_first = _combine(_codes(tests)[0], _codes(loincs, _constant(frame, "loinc"))[0])
+    test_code, test_first = _combine(_column_codes(frame, "test")[0], _column_codes(frame, "loinc")[0])
     analyte_u = np.array([analyte_code(str(tests[i]).strip(), str(loincs[i]).strip()) or "" for i in test_first],
                          dtype=object)
     if "test_name" in frame.columns and (analyte_u == "").any():
@@ -272,7 +306,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
 
     # Unit -> normalized unit once per distinct text; then unit fits the analyte once per (analyte, unit).
     unit_text = _strings(frame, "unit")
-    unit_code, unit_u = _codes(unit_text)
+    unit_code, unit_u = _column_codes(frame, "unit")
     parsed_u = np.array([parsed_unit(str(u)) for u in unit_u], dtype=object)
     unknown_unit = np.array([u is None for u in parsed_u], dtype=bool)[unit_code]
     report(unknown_unit, "unit", lambda w: [f"unknown unit {unit_text[i]!r}" for i in w], unit_text)
@@ -297,7 +331,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
 
     # Dates (day precision), parsed once per distinct text; an unreadable date cannot be placed in time.
     date_text = _strings(frame, "date")
-    date_codes, uniques = _codes(date_text)
+    date_codes, uniques = _column_codes(frame, "date")
     parsed = pd.to_datetime(pd.Series([str(u)[:10] for u in uniques], dtype=object), format="%Y-%m-%d", errors="coerce")
     dates = parsed.to_numpy(dtype="datetime64[D]")[date_codes] if len(uniques) else np.array([], dtype="datetime64[D]")
     report(np.isnat(dates) & (date_text != ""), "date",
@@ -309,7 +343,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     else:
         uln, lln = _numbers(frame["uln"].to_numpy()), _numbers(frame["lln"].to_numpy())
     range_text = _strings(frame, "range_unit")
-    range_code, range_u = _codes(range_text, _constant(frame, "range_unit"))
+    range_code, range_u = _column_codes(frame, "range_unit")
     range_parsed = [parsed_unit(str(u)) if u else "" for u in range_u]
     has_range = ~np.isnan(uln) | ~np.isnan(lln)
     bad_unit = np.array([u is None for u in range_parsed], dtype=bool)[range_code] & has_range
@@ -331,8 +365,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
     if ok.any():
         idx = np.flatnonzero(ok)
         value_code = pd.factorize(values[idx])[0]
-        key, first = _combine(_codes(pids[idx])[0], test_code[idx], value_code, unit_code[idx], date_codes[idx],
-                              _codes(visits[idx])[0])
+        key, first = _combine(_column_codes(frame, "patient_id")[0][idx], test_code[idx], value_code, unit_code[idx],
+                              date_codes[idx], _column_codes(frame, "visit")[0][idx])
         dup = np.ones(len(idx), dtype=bool)
         dup[first] = False
         if dup.any():
@@ -343,8 +377,12 @@ def build_lab_file(raw: RawRows) -> LabFile:
             report(mask, "row", lambda w: [f"duplicate of row {origin[int(i)]}: judged once" for i in w])
 
     keep = np.flatnonzero(ok)
+    pid_code, pid_u = _column_codes(frame, "patient_id")
     table = raw_frame(len(keep), {
-        "file": files[keep], "row": rows[keep], "patient_id": pids[keep], "analyte": analytes[keep],
+        "file": files[keep], "row": rows[keep],
+        # a Categorical: screening groups and maps per patient, and its codes are already known here
+        "patient_id": pd.Categorical.from_codes(pid_code[keep], categories=pd.Index(pid_u, dtype=object)),
+        "analyte": analytes[keep],
         "raw_test": tests[keep], "value": values[keep], "unit": units[keep], "raw_unit": unit_text[keep],
         "uln": uln[keep], "lln": lln[keep], "range_unit": range_units[keep].astype(object),
         "date": dates[keep], "visit": visits[keep],

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from labs.errors import DocumentError
 from labs.observation import Demographics
 from ingest.patients.demographics import parse_sex
 from ingest.patients.models import RowError
-from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, raw_columns
+from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, pick, raw_columns
 from ingest.patients.schema import read_text_table, require_columns
 
 LB_SCHEMA = ("USUBJID, LBTESTCD, and LBORRES+LBORRESU and/or LBSTRESN+LBSTRESU (required); LBTEST, LBORNRLO, "
@@ -48,18 +50,32 @@ def read_table(path: Path, wanted: list[str] | None = None) -> pd.DataFrame:
                 frame[column] = pd.Series([("" if pd.isna(x) else f"{x:g}") for x in frame[column]], dtype=object)
         return frame
     header = read_text_table_header(path)
-    usecols = [c for c in header if c.strip().upper() in wanted] if wanted else None
-    numeric = [c for c in (usecols or header) if c.strip().upper() in NUMERIC_COLUMNS]
+    usecols = [c for c in header if c.strip().upper() in wanted] if wanted else list(header)
     try:
-        frame = pd.read_csv(path, usecols=usecols or None, keep_default_na=False,
-                            dtype={c: (float if c in numeric else object) for c in (usecols or header)},
-                            na_values={c: [""] for c in numeric}, encoding="utf-8-sig")
-    except ValueError:  # a numeric column with text in it: read everything as text, numbers parsed later
+        frame = _read_csv_coded(path, usecols)
+    except ValueError:  # a numeric column with text in it, or not UTF-8: read everything as text, parsed later
         frame = read_text_table(path, usecols=usecols or None)
     if frame.empty:
         raise DocumentError(path, "no data rows (only a header)")
     frame.columns = [str(c).strip().upper() for c in frame.columns]
     return frame
+
+
+def _read_csv_coded(path: Path, columns: list[str]) -> pd.DataFrame:
+    """The SDTM numeric columns as float (empty: NaN) and every text column as a pandas Categorical ('' stays '').
+
+    pyarrow's reader dictionary-encodes the text while parsing, so the checks downstream get each column's codes
+    and distinct values for free instead of hashing tens of thousands of strings per column again. Raises
+    ValueError (pyarrow.ArrowInvalid) on text in a numeric column, a malformed row or bytes that are not UTF-8.
+    """
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"duplicate column names in {path.name}")
+    text = pa.dictionary(pa.int32(), pa.string())
+    table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+        include_columns=columns, strings_can_be_null=False, null_values=[""],
+        column_types={c: (pa.float64() if c.strip().upper() in NUMERIC_COLUMNS else text) for c in columns},
+    ))
+    return table.to_pandas()
 
 
 def read_text_table_header(path: Path) -> list[str]:
@@ -130,6 +146,12 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
     def col(name: str) -> np.ndarray:
         return frame[name].to_numpy(dtype=object) if name in frame.columns else np.full(n, "", dtype=object)
 
+    def coded(name: str) -> pd.Categorical | np.ndarray:
+        """The column as the reader gave it: a Categorical (codes reused downstream) or text."""
+        if name in frame.columns and isinstance(frame[name].dtype, pd.CategoricalDtype):
+            return frame[name].array
+        return col(name)
+
     def num(name: str) -> np.ndarray:
         if name not in frame.columns:
             return np.full(n, np.nan)
@@ -137,12 +159,14 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         return values.astype(float) if values.dtype.kind == "f" else np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
 
     # Prefer the standardized result (numeric, SI) where it is numeric and its unit parses; else the original.
-    std_unit = col("LBSTRESU")
-    std_unit_ok = per_distinct(std_unit, lambda u: bool(str(u).strip()) and bool(parsed_unit(str(u)))).astype(bool)
+    std_unit_ok = per_distinct(coded("LBSTRESU"), lambda u: bool(str(u).strip()) and bool(parsed_unit(str(u)))).astype(bool)
     std_value = num("LBSTRESN")
     use_std = ~np.isnan(std_value) & std_unit_ok
 
-    def pick(std: str, orig: str) -> np.ndarray:
+    def pick_text(std: str, orig: str) -> pd.Categorical | np.ndarray:
+        a, b = coded(std), coded(orig)
+        if isinstance(a, pd.Categorical) and isinstance(b, pd.Categorical):
+            return pick(use_std, a, b)
         return np.where(use_std, col(std), col(orig))
 
     def pick_num(std: str, orig: str) -> np.ndarray:
@@ -151,23 +175,25 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
     raw = raw_columns(n, {
         "file": np.full(n, path.name, dtype=object),
         "row": np.arange(1, n + 1),
-        "patient_id": col("USUBJID"),
-        "test": col("LBTESTCD"),
-        "loinc": col("LBLOINC") if "LBLOINC" in frame.columns else "",
+        "patient_id": coded("USUBJID"),
+        "test": coded("LBTESTCD"),
+        "loinc": coded("LBLOINC") if "LBLOINC" in frame.columns else "",
         "value": np.where(use_std, "", col("LBORRES")),
         "value_num": np.where(use_std, std_value, np.nan),
-        "unit": pick("LBSTRESU", "LBORRESU"),
+        "unit": pick_text("LBSTRESU", "LBORRESU"),
         "uln": np.full(n, "", dtype=object),
         "lln": np.full(n, "", dtype=object),
         "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
         "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
         "range_unit": "",
-        "date": col("LBDTC"),
-        "visit": col("VISIT"),
+        "date": coded("LBDTC"),
+        "visit": coded("VISIT"),
         # an unknown LBTESTCD may still be known by its name (LBTEST)
-        "test_name": col("LBTEST"),
+        "test_name": coded("LBTEST"),
     })
-    study = next((str(s) for s in pd.unique(col("STUDYID")) if s), None)
+    studies = coded("STUDYID")
+    study = next((str(s) for s in (studies.categories if isinstance(studies, pd.Categorical) else pd.unique(studies))
+                  if s), None)
 
     notes: list[str] = []
     demographics: dict[str, Demographics] = {}
