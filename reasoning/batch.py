@@ -497,8 +497,7 @@ class _Rows:
         if obs is None:
             c = self.cols
             unit, range_unit, uln, lln = c["unit"][i] or None, c["range_unit"][i] or None, c["uln"][i], c["lln"][i]
-            # model_construct: every field was checked when the file was read (numbers, units, dates)
-            obs = LabObservation.model_construct(
+            obs = LabObservation(
                 patient_id=c["patient_id"][i], analyte=c["analyte"][i], value=c["value"][i], unit=unit,
                 uln=None if uln != uln else uln, lln=None if lln != lln else lln,  # x != x: NaN, no range
                 range_unit=range_unit if range_unit != unit else None, date=self.dates[i],

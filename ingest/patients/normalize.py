@@ -113,35 +113,40 @@ class Columns(dict):
 
 
 class _Column:
-    """One raw column: its values, and where the reader knows them, its codes and distinct values (a Categorical
-    from the CSV reader) or the one value every row holds, so the checks need not hash the column again."""
+    """One raw column. Where the reader knows them, its codes and distinct values (a Categorical from the CSV
+    reader, or one value every row holds): the checks then need not hash the column again, and the per-row text
+    is only spelled out (uniques[codes]) if something asks for it."""
 
-    def __init__(self, values: np.ndarray | pd.Categorical, constant: object = None):
-        self.constant = constant
+    def __init__(self, values: np.ndarray | pd.Categorical | None = None, *, n: int = 0, constant: object = None):
         self.codes: np.ndarray | None = None
         self.uniques: np.ndarray | None = None
-        if isinstance(values, pd.Categorical):
+        self._values: np.ndarray | None = None
+        if constant is not None:
+            self.codes, self.uniques = np.zeros(n, dtype=np.intp), np.array([constant], dtype=object)
+        elif isinstance(values, pd.Categorical) and not (np.asarray(values.codes) < 0).any():
             self.codes = np.asarray(values.codes, dtype=np.intp)
             self.uniques = np.asarray(values.categories, dtype=object)
-            if (self.codes < 0).any():  # missing values: no reader makes them, but never let -1 index a value
-                self.codes, self.uniques = None, None
-                values = np.asarray(values, dtype=object)
-            else:
-                values = self.uniques[self.codes]
-        self.values = values
+        else:  # plain values (a Categorical with missing entries: no reader makes them, but never index with -1)
+            self._values = np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._values is None:
+            self._values = self.uniques[self.codes]
+        return self._values
 
     def to_numpy(self, dtype=None) -> np.ndarray:
         return self.values if dtype is None else self.values.astype(dtype, copy=False)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.codes) if self._values is None else len(self._values)
 
 
 def raw_columns(n: int, columns: dict[str, object]) -> Columns:
     out = Columns()
     for name, values in columns.items():
         if np.isscalar(values):
-            out[name] = _Column(np.full(n, values, dtype=object), constant=values)
+            out[name] = _Column(n=n, constant=values)
         elif isinstance(values, (pd.Categorical, pd.Series)) and isinstance(values.dtype, pd.CategoricalDtype):
             out[name] = _Column(pd.Categorical(values))
         else:
@@ -185,31 +190,59 @@ def _strings(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].to_numpy(dtype=object)  # readers give str ('' when missing), never NaN/None
 
 
-def _codes(values: np.ndarray, constant: object = None) -> tuple[np.ndarray, np.ndarray]:
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, distinct values): lookups run once per distinct value, spread back with uniques[codes]."""
-    if constant is not None:
-        return np.zeros(len(values), dtype=np.intp), np.array([constant], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
 
 
-def _column_codes(frame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """_codes of a column, reusing what the reader already knows (its Categorical codes, or its one value)."""
+class _Text:
+    """A text column as codes into its distinct values: text[i] and text[rows] spell out only the rows asked for,
+    and per-row tests run once per distinct value (`blank`)."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, index):
+        return self.uniques[self.codes[index]]
+
+    def blank(self) -> np.ndarray:
+        return np.array([u == "" for u in self.uniques], dtype=bool)[self.codes]
+
+    def table_column(self, keep: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(self.codes[keep], categories=pd.Index(self.uniques, dtype=object),
+                                         validate=False)
+
+
+def _text(frame, column: str) -> _Text:
+    """A column's _Text, reusing what the reader already knows (its Categorical codes, or its one value)."""
     if column not in frame.columns:
-        return np.zeros(len(frame), dtype=np.intp), np.array([""], dtype=object)
+        return _Text(np.zeros(len(frame), dtype=np.intp), np.array([""], dtype=object))
     held = frame[column]
     if getattr(held, "codes", None) is not None:
-        return held.codes, held.uniques
-    return _codes(_strings(frame, column), getattr(held, "constant", None))
+        return _Text(held.codes, held.uniques)
+    return _Text(*_codes(_strings(frame, column)))
 
 
 def _combine(*code_arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the combinations of several code columns, and the row of first occurrence of each."""
+    """Codes of the combinations of several code columns, and the row of first occurrence of each.
+
+    Hashed (pd.factorize), not sorted; re-coded densely whenever the next column could overflow the int64 key."""
     combined = np.zeros(len(code_arrays[0]), dtype=np.int64)
+    bound = 1  # combined < bound
     for codes in code_arrays:
-        combined = combined * (int(codes.max(initial=0)) + 1) + codes
-    uniques, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return inverse.ravel(), first
+        width = int(codes.max(initial=0)) + 1
+        if bound * width >= 2**62:
+            combined, _ = pd.factorize(combined)
+            bound = int(combined.max(initial=0)) + 1
+        combined = combined * width + codes
+        bound *= width
+    combined, _ = pd.factorize(combined)
+    # factorize numbers combinations in order of first appearance: a row is a first occurrence where its code
+    # exceeds every code before it
+    running_max = np.maximum.accumulate(combined)
+    first = np.flatnonzero(np.concatenate([[True], combined[1:] > running_max[:-1]])) if len(combined) else combined
+    return combined, first
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
@@ -228,10 +261,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
         return LabFile(files=[], format=raw.format, rows_in=raw.rows_in, errors=list(raw.errors),
                        warnings=list(raw.warnings), out_of_scope=dict(raw.out_of_scope), demographics=raw.demographics,
                        study_id=raw.study_id, notes=list(raw.notes), table=empty)
-    files = _strings(frame, "file")
+    files, pids, tests, loincs = _text(frame, "file"), _text(frame, "patient_id"), _text(frame, "test"), _text(frame, "loinc")
     rows = frame["row"].to_numpy(dtype=np.int64)
-    pids = _strings(frame, "patient_id")
-    tests, loincs = _strings(frame, "test"), _strings(frame, "loinc")
     errors = list(raw.errors)
     warnings = list(raw.warnings)
     notes = list(raw.notes)
@@ -258,14 +289,14 @@ def build_lab_file(raw: RawRows) -> LabFile:
             ok = ok & ~mask
         return mask
 
-    report(pids == "", "patient_id", "missing patient id")
+    report(pids.blank(), "patient_id", "missing patient id")
 
     # Test -> analyte, once per distinct (test, LOINC); the test's name (SDTM LBTEST) only where those are unknown.
-    test_code, test_first = _combine(_column_codes(frame, "test")[0], _column_codes(frame, "loinc")[0])
+    test_code, test_first = _combine(tests.codes, loincs.codes)
     analyte_u = np.array([analyte_code(str(tests[i]).strip(), str(loincs[i]).strip()) or "" for i in test_first],
                          dtype=object)
     if "test_name" in frame.columns and (analyte_u == "").any():
-        names = _strings(frame, "test_name")
+        names = _text(frame, "test_name")
         unknown_rows = np.flatnonzero((analyte_u == "")[test_code])
         name_code, name_u = _codes(names[unknown_rows])
         by_name = np.array([analyte_code("", "", str(n).strip()) or "" for n in name_u], dtype=object)[name_code]
@@ -276,7 +307,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
             test_code[unknown_rows[found]] = len(analyte_u) + extra
             analyte_u = np.concatenate([analyte_u, by_name[found][extra_first]])
     analytes = analyte_u[test_code]
-    report(analytes == "", "test", lambda w: [
+    report((analyte_u == "")[test_code], "test", lambda w: [
         f"unknown test {tests[i]!r}" + (f" (LOINC {loincs[i]})" if loincs[i] else "") + ": not in the analyte catalog"
         for i in w], tests)
 
@@ -292,21 +323,22 @@ def build_lab_file(raw: RawRows) -> LabFile:
     if "value_num" in frame.columns:  # readers that parsed numbers already (SDTM LBSTRESN): text only where NaN
         values = frame["value_num"].to_numpy(dtype=float).copy()
         gaps = np.flatnonzero(np.isnan(values))
-        values[gaps] = _numbers(frame["value"].to_numpy()[gaps])
+        values[gaps] = _numbers(_text(frame, "value")[gaps])
     else:
         values = _numbers(frame["value"].to_numpy())
     missing = np.isnan(values)
     if missing.any():
-        value_text = _strings(frame, "value")
-        empty = value_text == ""
+        value_text = _text(frame, "value")
+        empty = np.zeros(n, dtype=bool)
+        empty[missing] = value_text[missing] == ""
         report(missing & empty, "value", "missing value")
         report(missing & ~empty, "value", lambda w: [
             f"non-numeric value {value_text[i]!r} (censored or qualitative results cannot be judged against a number)"
             for i in w], value_text)
 
     # Unit -> normalized unit once per distinct text; then unit fits the analyte once per (analyte, unit).
-    unit_text = _strings(frame, "unit")
-    unit_code, unit_u = _column_codes(frame, "unit")
+    unit_text = _text(frame, "unit")
+    unit_code, unit_u = unit_text.codes, unit_text.uniques
     parsed_u = np.array([parsed_unit(str(u)) for u in unit_u], dtype=object)
     unknown_unit = np.array([u is None for u in parsed_u], dtype=bool)[unit_code]
     report(unknown_unit, "unit", lambda w: [f"unknown unit {unit_text[i]!r}" for i in w], unit_text)
@@ -330,11 +362,11 @@ def build_lab_file(raw: RawRows) -> LabFile:
         report(percent & (values > 100), "value", lambda w: [f"impossible value {values[i]:g} %: above 100 %" for i in w])
 
     # Dates (day precision), parsed once per distinct text; an unreadable date cannot be placed in time.
-    date_text = _strings(frame, "date")
-    date_codes, uniques = _column_codes(frame, "date")
+    date_text = _text(frame, "date")
+    date_codes, uniques = date_text.codes, date_text.uniques
     parsed = pd.to_datetime(pd.Series([str(u)[:10] for u in uniques], dtype=object), format="%Y-%m-%d", errors="coerce")
     dates = parsed.to_numpy(dtype="datetime64[D]")[date_codes] if len(uniques) else np.array([], dtype="datetime64[D]")
-    report(np.isnat(dates) & (date_text != ""), "date",
+    report(np.isnat(dates) & ~date_text.blank(), "date",
            lambda w: [f"unreadable date {date_text[i]!r} (expected ISO 8601, YYYY-MM-DD...)" for i in w], date_text)
 
     # Reference ranges: numbers in the range unit (default: the value's unit); low > high is reported, not used.
@@ -342,8 +374,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
         uln, lln = frame["uln_num"].to_numpy(dtype=float).copy(), frame["lln_num"].to_numpy(dtype=float).copy()
     else:
         uln, lln = _numbers(frame["uln"].to_numpy()), _numbers(frame["lln"].to_numpy())
-    range_text = _strings(frame, "range_unit")
-    range_code, range_u = _column_codes(frame, "range_unit")
+    range_text = _text(frame, "range_unit")
+    range_code, range_u = range_text.codes, range_text.uniques
     range_parsed = [parsed_unit(str(u)) if u else "" for u in range_u]
     has_range = ~np.isnan(uln) | ~np.isnan(lln)
     bad_unit = np.array([u is None for u in range_parsed], dtype=bool)[range_code] & has_range
@@ -361,12 +393,12 @@ def build_lab_file(raw: RawRows) -> LabFile:
     lln[drop] = np.nan
 
     # Duplicates: the same patient, analyte, value, unit, date and visit again -> reported, judged once.
-    visits = _strings(frame, "visit")
+    visits = _text(frame, "visit")
     if ok.any():
         idx = np.flatnonzero(ok)
         value_code = pd.factorize(values[idx])[0]
-        key, first = _combine(_column_codes(frame, "patient_id")[0][idx], test_code[idx], value_code, unit_code[idx],
-                              date_codes[idx], _column_codes(frame, "visit")[0][idx])
+        key, first = _combine(pids.codes[idx], test_code[idx], value_code, unit_code[idx], date_codes[idx],
+                              visits.codes[idx])
         dup = np.ones(len(idx), dtype=bool)
         dup[first] = False
         if dup.any():
@@ -377,15 +409,12 @@ def build_lab_file(raw: RawRows) -> LabFile:
             report(mask, "row", lambda w: [f"duplicate of row {origin[int(i)]}: judged once" for i in w])
 
     keep = np.flatnonzero(ok)
-    pid_code, pid_u = _column_codes(frame, "patient_id")
+    # text as read stays coded (Categorical): screening groups and maps per patient without hashing strings again
     table = raw_frame(len(keep), {
-        "file": files[keep], "row": rows[keep],
-        # a Categorical: screening groups and maps per patient, and its codes are already known here
-        "patient_id": pd.Categorical.from_codes(pid_code[keep], categories=pd.Index(pid_u, dtype=object)),
-        "analyte": analytes[keep],
-        "raw_test": tests[keep], "value": values[keep], "unit": units[keep], "raw_unit": unit_text[keep],
-        "uln": uln[keep], "lln": lln[keep], "range_unit": range_units[keep].astype(object),
-        "date": dates[keep], "visit": visits[keep],
+        "file": files.table_column(keep), "row": rows[keep], "patient_id": pids.table_column(keep),
+        "analyte": analytes[keep], "raw_test": tests.table_column(keep), "value": values[keep], "unit": units[keep],
+        "raw_unit": unit_text.table_column(keep), "uln": uln[keep], "lln": lln[keep],
+        "range_unit": range_units[keep].astype(object), "date": dates[keep], "visit": visits.table_column(keep),
     })[TABLE_COLUMNS]
 
     # Mixed units for one test: converted per (analyte, unit) group when screened; said once here.
@@ -403,6 +432,6 @@ def build_lab_file(raw: RawRows) -> LabFile:
     errors.sort(key=lambda e: (e.file, e.row))
     warnings.sort(key=lambda e: (e.file, e.row))
     return LabFile(
-        files=sorted(set(files.tolist())), format=raw.format, rows_in=raw.rows_in, errors=errors, warnings=warnings,
+        files=sorted(set(files.uniques[np.unique(files.codes)].tolist())), format=raw.format, rows_in=raw.rows_in, errors=errors, warnings=warnings,
         out_of_scope=out_of_scope, demographics=raw.demographics, study_id=raw.study_id, notes=notes, table=table,
     )

@@ -173,16 +173,16 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         return np.where(use_std, num(std), num(orig))
 
     raw = raw_columns(n, {
-        "file": np.full(n, path.name, dtype=object),
+        "file": path.name,
         "row": np.arange(1, n + 1),
         "patient_id": coded("USUBJID"),
         "test": coded("LBTESTCD"),
         "loinc": coded("LBLOINC") if "LBLOINC" in frame.columns else "",
-        "value": np.where(use_std, "", col("LBORRES")),
+        "value": coded("LBORRES"),  # the text, read only where value_num is NaN
         "value_num": np.where(use_std, std_value, np.nan),
         "unit": pick_text("LBSTRESU", "LBORRESU"),
-        "uln": np.full(n, "", dtype=object),
-        "lln": np.full(n, "", dtype=object),
+        "uln": "",
+        "lln": "",
         "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
         "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
         "range_unit": "",
