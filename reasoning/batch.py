@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from collections import Counter, defaultdict
-from typing import Callable, Literal
+from typing import Callable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -124,7 +124,7 @@ def _mentioned_in(text: str) -> tuple[str, ...]:
     return tuple(mentioned_analytes(text))
 
 
-def _is_plain(criterion: Criterion, derived: dict[str, list[str]], ranged: set[str]) -> bool:
+def _is_plain(criterion: Criterion, derived: Mapping[str, tuple[str, ...]], ranged: set[str]) -> bool:
     """Rules the numpy path decides exactly like the engine; anything else goes to judge_criterion."""
     if not rule_groups(criterion)[1]:  # the text joins rules other than the kind's natural way ("or", "together with")
         return False
@@ -312,8 +312,7 @@ def screen(
     has_on_study = any(governed[v]["on-study"] for v in range(len(versions)))
 
     # 3. scope each row; count the rest by reason.
-    analytes = table["analyte"].to_numpy(dtype=object)
-    analyte_code, analyte_names = pd.factorize(analytes, use_na_sentinel=False)
+    analyte_code, analyte_names = _codes(table["analyte"])
     code_of_name = {name: i for i, name in enumerate(analyte_names)}
     scope_screening = np.zeros(len(table), dtype=bool)
     scope_on_study = np.zeros(len(table), dtype=bool)
@@ -435,7 +434,7 @@ def summarize(pair_verdicts: list[tuple[str, str, str, str]], versions: list[Pro
     return counts, overall
 
 
-def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derived: dict[str, list[str]],
+def _decide(criterion: Criterion, rows: pd.DataFrame, v: int, phase: str, derived: Mapping[str, tuple[str, ...]],
             ranged: set[str], exact_only: bool = False) -> list[_Pair]:
     """Pairs for every patient with a row this criterion concerns; fast verdicts where the rules are plain."""
     codes = _codes_of(criterion, derived)
@@ -508,15 +507,15 @@ class _Rows:
         return obs
 
 
-def _codes_of(criterion: Criterion, derived: dict[str, list[str]]) -> set[str]:
+def _codes_of(criterion: Criterion, derived: Mapping[str, tuple[str, ...]]) -> set[str]:
     if criterion.rules:
         codes = {canonical_code(r.analyte) for r in criterion.rules}
-        return codes | {i for c in list(codes) for i in derived.get(c, [])}
+        return codes | {i for c in list(codes) for i in derived.get(c, ())}
     return set(_mentioned(criterion))
 
 
 def _exact(pair: _Pair, plan: CriterionPlan, rows: _Rows, lab_file: LabFile, protocol: Protocol,
-           extra_ranges: list[ReferenceRange], derived: dict[str, list[str]]) -> tuple[Finding, dt.date | None]:
+           extra_ranges: list[ReferenceRange], derived: Mapping[str, tuple[str, ...]]) -> tuple[Finding, dt.date | None]:
     """The exact engine on this patient's rows of the criterion's analytes (same version and phase)."""
     criterion = pair.criterion
     positions = rows.positions(pair.patient_id, pair.version_index, pair.phase, _codes_of(criterion, derived))

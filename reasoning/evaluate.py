@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Iterable
+from types import MappingProxyType
+from typing import Iterable, Mapping
 
 import labs
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
@@ -349,15 +350,16 @@ def _derive(target: str, by_code: dict[str, list[LabObservation]], ctx: Context)
     return [], []
 
 
-def derived_inputs() -> dict[str, list[str]]:
-    """The values _derive computes from other analytes: target code → the codes it needs."""
+@lru_cache(maxsize=1)
+def derived_inputs() -> Mapping[str, tuple[str, ...]]:
+    """The values _derive computes from other analytes: target code → the codes it needs (read-only: shared)."""
     creat, wbc, neut = code_of("creatinine"), code_of("wbc"), code_of("neutrophils %")
-    inputs: dict[str, list[str]] = {}
-    for name, needs in (("creatinine clearance", [creat]), ("egfr", [creat]), ("anc", [wbc, neut])):
+    inputs: dict[str, tuple[str, ...]] = {}
+    for name, needs in (("creatinine clearance", (creat,)), ("egfr", (creat,)), ("anc", (wbc, neut))):
         code = code_of(name)
         if code and all(needs):
-            inputs[code] = list(needs)
-    return inputs
+            inputs[code] = needs
+    return MappingProxyType(inputs)
 
 
 def derivable(target: str, observed: Iterable[str]) -> bool:
@@ -503,7 +505,7 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     for obs in by_code.get(target, []):
         items.append(Value(dec(obs.value), obs.unit, obs.analyte, obs.date, [obs], "", base=obs))
     if not items:
-        inputs = derived_inputs().get(target, [])
+        inputs = derived_inputs().get(target, ())
         derived, why = _derive(target, {code: _in_phase(found, rule, kind, ctx) for code, found in by_code.items()
                                         if code in inputs}, ctx)
         items.extend(derived)

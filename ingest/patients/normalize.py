@@ -214,6 +214,12 @@ class _Text:
                                          validate=False)
 
 
+def _dense(uniques: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes over distinct values when `uniques` repeats some (two test codes, one analyte)."""
+    merged, distinct = pd.factorize(uniques, use_na_sentinel=False)
+    return merged[codes], np.asarray(distinct, dtype=object)
+
+
 def _text(frame, column: str) -> _Text:
     """A column's _Text, reusing what the reader already knows (its Categorical codes, or its one value)."""
     if column not in frame.columns:
@@ -412,7 +418,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     # text as read stays coded (Categorical): screening groups and maps per patient without hashing strings again
     table = raw_frame(len(keep), {
         "file": files.table_column(keep), "row": rows[keep], "patient_id": pids.table_column(keep),
-        "analyte": analytes[keep], "raw_test": tests.table_column(keep), "value": values[keep], "unit": units[keep],
+        "analyte": _Text(*_dense(analyte_u, test_code)).table_column(keep), "raw_test": tests.table_column(keep), "value": values[keep], "unit": units[keep],
         "raw_unit": unit_text.table_column(keep), "uln": uln[keep], "lln": lln[keep],
         "range_unit": range_units[keep].astype(object), "date": dates[keep], "visit": visits.table_column(keep),
     })[TABLE_COLUMNS]
