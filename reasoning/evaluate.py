@@ -31,6 +31,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from pydantic import BaseModel
+
 import labs
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
 from labs.errors import TrialGuardError
@@ -505,9 +507,9 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     for obs in by_code.get(target, []):
         items.append(Value(dec(obs.value), obs.unit, obs.analyte, obs.date, [obs], "", base=obs))
     if not items:
-        inputs = derived_inputs().get(target, ())
+        inputs = derived_inputs().get(target)
         derived, why = _derive(target, {code: _in_phase(found, rule, kind, ctx) for code, found in by_code.items()
-                                        if code in inputs}, ctx)
+                                        if code in inputs}, ctx) if inputs else ([], [])
         items.extend(derived)
         reasons.extend(why)
         if not items and not why:
@@ -749,15 +751,12 @@ def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
 
 
 def _dedupe(observations: list[LabObservation]) -> list[LabObservation]:
-    seen: list[LabObservation] = []
-    ids: set[int] = set()
+    """Each observation once (equal field values count as one), in order: one value may serve several rules."""
+    seen: dict[tuple, LabObservation] = {}
     for obs in observations:
-        if id(obs) in ids:  # the same object (one value used by several rules): no field-by-field comparison
-            continue
-        if not any(obs == s for s in seen):
-            seen.append(obs)
-        ids.add(id(obs))
-    return seen
+        key = tuple(repr(v) if isinstance(v, BaseModel) else v for v in obs.__dict__.values())
+        seen.setdefault(key, obs)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -770,6 +769,7 @@ class CriterionPlan:
     protocol: Protocol | None
     groups: list[list[int]]
     natural: bool
+    combination: str  # the groups as text: "(FOLATE) AND (TSH or T4FR)"
     exceptions: list[list[str]]
     citations: dict[str, Citation]  # by rule quote
     clause_citation: Citation  # the clause's leading span, for a criterion judged without parsed rules
@@ -782,6 +782,7 @@ def plan_criterion(criterion: Criterion, protocol: Protocol | None = None) -> Cr
     groups, natural = rule_groups(criterion)
     return CriterionPlan(
         criterion=criterion, protocol=protocol, groups=groups, natural=natural,
+        combination=" AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups),
         exceptions=implicit_exceptions(criterion.rules),
         citations={rule.quote: citation_for(criterion, rule.quote, protocol) for rule in criterion.rules},
         clause_citation=citation_for(criterion, clause_excerpt(criterion.text), protocol),
@@ -898,10 +899,9 @@ def judge_criterion(
             )
         elif verdict is Verdict.INDETERMINATE:
             missing = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
-            joined = " AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups)
             parts = list(reasons)
             if missing and not natural:
-                parts.append(f"the text joins its rules as {joined}: {', '.join(missing)} needed")
+                parts.append(f"the text joins its rules as {plan.combination}: {', '.join(missing)} needed")
             detail = "; ".join(parts) or "not enough data to decide"
             if arithmetic:
                 detail += ". Known: " + "; ".join(arithmetic)
@@ -923,8 +923,7 @@ def judge_criterion(
     if not_judged and verdict is not Verdict.NOT_APPLICABLE:
         notes.append(f"not judged (no value given): {', '.join(not_judged)}")
     if not natural:
-        readable = " AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups)
-        notes.append(f"rules combined as the text joins them: {readable}")
+        notes.append(f"rules combined as the text joins them: {plan.combination}")
     for o in outcomes:
         if o.rule.window_days is not None and o.state is not State.NO_DATA and criterion.kind in _SCREENING_KINDS:
             anchor = o.rule.window_anchor or "the reference date"
