@@ -13,7 +13,8 @@ tens of thousands of rows, so here:
    Decimal arithmetic is the reference;
 4. Finding objects (with citations and arithmetic) are built only for what is reported: every VIOLATES and
    INDETERMINATE (patient, criterion) pair is re-judged by judge_criterion, and a disagreement with step 3 becomes
-   NEEDS_REVIEW showing both (never silently trusted). MEETS pairs are counted.
+   NEEDS_REVIEW showing both (never silently trusted). MEETS pairs are counted. What the criterion's text says
+   (how its rules combine, its citations) is read once per criterion (CriterionPlan), not once per patient.
 
 Every input row ends in exactly one bucket: judged, error (from reading) or out of scope with a reason.
 """

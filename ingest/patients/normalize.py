@@ -4,6 +4,10 @@ Each reader produces a `RawRows` frame with the same columns; this module does t
 once per *distinct* value (pd.factorize), never once per row: test -> analyte, unit -> normalized unit, unit fits
 the analyte, date text -> date. A row either lands in the table, in `errors` with its reason, or (qualitative
 tests such as urine colour, which no numeric limit can judge) in `out_of_scope` with the reason.
+
+Text stays coded (per row, an index into the column's distinct values) from a reader that already has the codes
+(the SDTM CSV reader's Categoricals) through to the table's Categorical columns: hashing or spelling out tens of
+thousands of strings per column costs more than every check here together.
 """
 
 from __future__ import annotations
