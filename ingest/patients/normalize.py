@@ -271,7 +271,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
         return LabFile(files=[], format=raw.format, rows_in=raw.rows_in, errors=list(raw.errors),
                        warnings=list(raw.warnings), out_of_scope=dict(raw.out_of_scope), demographics=raw.demographics,
                        study_id=raw.study_id, notes=list(raw.notes), table=empty)
-    files, pids, tests, loincs = _text(frame, "file"), _text(frame, "patient_id"), _text(frame, "test"), _text(frame, "loinc")
+    files, pids = _text(frame, "file"), _text(frame, "patient_id")
+    tests, loincs = _text(frame, "test"), _text(frame, "loinc")
     rows = frame["row"].to_numpy(dtype=np.int64)
     errors = list(raw.errors)
     warnings = list(raw.warnings)
@@ -422,7 +423,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
     # text as read stays coded (Categorical): screening groups and maps per patient without hashing strings again
     table = raw_frame(len(keep), {
         "file": files.table_column(keep), "row": rows[keep], "patient_id": pids.table_column(keep),
-        "analyte": _Text(*_dense(analyte_u, test_code)).table_column(keep), "raw_test": tests.table_column(keep), "value": values[keep], "unit": units[keep],
+        "analyte": _Text(*_dense(analyte_u, test_code)).table_column(keep), "raw_test": tests.table_column(keep),
+        "value": values[keep], "unit": units[keep],
         "raw_unit": unit_text.table_column(keep), "uln": uln[keep], "lln": lln[keep],
         "range_unit": range_units[keep].astype(object), "date": dates[keep], "visit": visits.table_column(keep),
     })[TABLE_COLUMNS]
@@ -442,6 +444,7 @@ def build_lab_file(raw: RawRows) -> LabFile:
     errors.sort(key=lambda e: (e.file, e.row))
     warnings.sort(key=lambda e: (e.file, e.row))
     return LabFile(
-        files=sorted(set(files.uniques[np.unique(files.codes)].tolist())), format=raw.format, rows_in=raw.rows_in, errors=errors, warnings=warnings,
+        files=sorted(set(files.uniques[np.unique(files.codes)].tolist())), format=raw.format, rows_in=raw.rows_in,
+        errors=errors, warnings=warnings,
         out_of_scope=out_of_scope, demographics=raw.demographics, study_id=raw.study_id, notes=notes, table=table,
     )

@@ -159,7 +159,8 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         return values.astype(float) if values.dtype.kind == "f" else np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
 
     # Prefer the standardized result (numeric, SI) where it is numeric and its unit parses; else the original.
-    std_unit_ok = per_distinct(coded("LBSTRESU"), lambda u: bool(str(u).strip()) and bool(parsed_unit(str(u)))).astype(bool)
+    std_unit_ok = per_distinct(coded("LBSTRESU"),
+                               lambda u: bool(str(u).strip()) and bool(parsed_unit(str(u)))).astype(bool)
     std_value = num("LBSTRESN")
     use_std = ~np.isnan(std_value) & std_unit_ok
 
