@@ -75,7 +75,18 @@ def _read_csv_coded(path: Path, columns: list[str]) -> pd.DataFrame:
         include_columns=columns, strings_can_be_null=False, null_values=[""],
         column_types={c: (pa.float64() if c.strip().upper() in NUMERIC_COLUMNS else text) for c in columns},
     ))
-    return table.to_pandas()
+    frame = {}
+    for name in table.column_names:  # Categoricals over plain str: pandas' own conversion keeps Arrow strings, whose
+        column = table.column(name)  # every later use goes through pyarrow.compute
+        if not pa.types.is_dictionary(column.type):
+            frame[name] = column.to_numpy()
+            continue
+        column = column.unify_dictionaries()  # one dictionary for all the chunks the reader parsed in parallel
+        categories = column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
+        codes = (np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+                 if column.num_chunks else np.array([], dtype=np.int32))
+        frame[name] = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object), validate=False)
+    return pd.DataFrame(frame, copy=False)
 
 
 def read_text_table_header(path: Path) -> list[str]:
