@@ -85,6 +85,14 @@ def write_findings(result: ScreeningResult, path: str | Path) -> Path:
     return path
 
 
+def _drives_deviation(line: str, kind: CriterionKind) -> bool:
+    """Whether an arithmetic line is one the deviation rests on: its own VIOLATES, or, where the text combines its
+    rules, a part that makes the combination violate (an exclusion part that holds, an inclusion part that not)."""
+    outcome = line.rsplit(" → ", 1)[-1].split(" [")[0]  # "VIOLATES [if liver metastases]" -> "VIOLATES"
+    return outcome == "VIOLATES" or outcome == (
+        "this part does not hold" if kind is CriterionKind.INCLUSION else "this part holds")
+
+
 def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
     """SDTM DV records, one per deviation (VIOLATES), numbered per subject."""
     records: list[dict[str, object]] = []
@@ -96,10 +104,11 @@ def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
         decod, category = _DV_TERMS.get(f.criterion_kind, ("PROTOCOL CRITERION NOT FOLLOWED", "OTHER"))
         sequence[pf.patient_id] = sequence.get(pf.patient_id, 0) + 1
         cite = f.citations[0] if f.citations else None
-        reason = "; ".join(line.split(" → ")[0] for line in f.arithmetic if line.endswith("VIOLATES")) or f.rationale
+        driving = [line.rsplit(" → ", 1)[0] for line in f.arithmetic if _drives_deviation(line, f.criterion_kind)]
+        term = f"{f.criterion_kind.value.capitalize()} {f.label}: {'; '.join(driving)}" if driving else f.rationale
         records.append({
             "STUDYID": study, "DOMAIN": "DV", "USUBJID": pf.patient_id, "DVSEQ": sequence[pf.patient_id],
-            "DVTERM": f"{f.criterion_kind.value.capitalize()} {f.label}: {reason}"[:200],
+            "DVTERM": term[:200],
             "DVDECOD": decod, "DVCAT": category,
             "DVSTDTC": pf.lab_date.isoformat() if pf.lab_date else "",
             "DVPROTV": pf.version, "DVCRITID": f.criterion_id, "DVCRITLB": f.label,

@@ -60,3 +60,17 @@ def test_lilly_range_supplied_decides_excl27(cdisc_lab_file, cdisc_ti):
             above.add(rec.patient_id)
     violators = {f.patient_id for f in result.deviations if f.finding.label == "EXCL27"}
     assert above and violators == above and counts.get("VIOLATES", 0) == len(above)
+
+
+@pytest.mark.slow
+def test_dv_term_of_a_combined_criterion_names_the_values_it_rests_on(cdisc_lab_file, cdisc_ti):
+    from ui.reports import dv_records
+
+    result = screen(cdisc_lab_file, [cdisc_ti])
+    excl28 = [r for r in dv_records(result) if r["DVCRITLB"] == "EXCL28"]
+    assert excl28, "EXCL28 (low B12 together with abnormal thyroid tests) has deviations in CDISC Pilot 01"
+    for record in excl28:
+        term = record["DVTERM"]
+        assert term.startswith("Exclusion EXCL28: ") and "Exclusion EXCL28: Exclusion" not in term
+        assert "VITB12" in term or "FOLATE" in term  # the (folate or B12) part that holds
+        assert "does not hold" not in term and len(term) <= 200
