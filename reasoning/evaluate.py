@@ -782,7 +782,9 @@ def plan_criterion(criterion: Criterion, protocol: Protocol | None = None) -> Cr
     groups, natural = rule_groups(criterion)
     return CriterionPlan(
         criterion=criterion, protocol=protocol, groups=groups, natural=natural,
-        combination=" AND ".join("(" + " or ".join(criterion.rules[i].analyte for i in g) + ")" for g in groups),
+        # each analyte once per group: "TSH < LLN or TSH > ULN" reads as (TSH), not (TSH or TSH)
+        combination=" AND ".join("(" + " or ".join(dict.fromkeys(criterion.rules[i].analyte for i in g)) + ")"
+                                 for g in groups),
         exceptions=implicit_exceptions(criterion.rules),
         citations={rule.quote: citation_for(criterion, rule.quote, protocol) for rule in criterion.rules},
         clause_citation=citation_for(criterion, clause_excerpt(criterion.text), protocol),

@@ -67,6 +67,8 @@ def test_dv_term_of_a_combined_criterion_names_the_values_it_rests_on(cdisc_lab_
     from ui.reports import dv_records
 
     result = screen(cdisc_lab_file, [cdisc_ti])
+    notes = {n for f in result.findings if f.finding.label == "EXCL28" for n in f.finding.notes}
+    assert "rules combined as the text joins them: (FOLATE or VITB12) AND (TSH or T4FR)" in notes  # each name once
     excl28 = [r for r in dv_records(result) if r["DVCRITLB"] == "EXCL28"]
     assert excl28, "EXCL28 (low B12 together with abnormal thyroid tests) has deviations in CDISC Pilot 01"
     for record in excl28:
