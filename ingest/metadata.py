@@ -34,11 +34,20 @@ def find_protocol_id(file_name: str, text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "protocol"
 
 
+# Standards a protocol cites with their own versions ("RECIST Version 1.1", "CTCAE Version 5.0"): never its version.
+_CITED_STANDARD = re.compile(
+    r"\b(?:i?RECIST|(?:NCI[\s-]+)?CTCAE|MedDRA|WHO[\s-]*(?:Drug|DD)|ICH[\s-]*E\d+(?:\(R\d\))?|SAS|EQ-5D(?:-\dL)?|"
+    r"Declaration\s+of\s+Helsinki|iwCLL|Lugano|RANO)[\s,(]*$",
+    re.IGNORECASE,
+)
+
+
 def find_version(head: str) -> str | None:
-    match = _VERSION.search(head)
-    if not match:
-        return None
-    return match["v"].strip("()")
+    for match in _VERSION.finditer(head):
+        line_before = head[:match.start()].rsplit("\n", 1)[-1]
+        if not _CITED_STANDARD.search(line_before):
+            return match["v"].strip("()")
+    return None
 
 
 def _numeric_date(text: str) -> dt.date | None:

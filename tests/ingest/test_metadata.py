@@ -19,6 +19,10 @@ from ingest.metadata import find_effective_date, find_protocol_id, find_version
         ("POSTPRANDIAL AMBULATION | Version 3: 9.19.2022", "3"),
         ("Protocol TG-ONC-001 Version 2.0", "2.0"),
         ("No version stated here", None),
+        # the versions of cited standards are not the protocol's
+        ("Tumour response by RECIST Version 1.1 every 6 weeks\nProtocol Version 3.0", "3.0"),
+        ("Adverse events graded by NCI CTCAE Version 5.0", None),
+        ("Coded with MedDRA (Version 26.0); Edition 2.0", "2.0"),
     ],
 )
 def test_version(head, version):
