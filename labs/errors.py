@@ -13,6 +13,10 @@ class UnitError(TrialGuardError):
     """A unit that cannot be parsed, or a conversion that cannot be done without guessing."""
 
 
+class MissingConstantError(UnitError):
+    """A conversion that needs a constant of the analyte the catalog lacks (molar mass, valence) or no analyte."""
+
+
 class ConfigError(TrialGuardError):
     """A setting with a value that cannot work; raised at construction, naming the setting."""
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pint
 
-from labs.errors import UnitError
+from labs.errors import MissingConstantError, UnitError
 
 if TYPE_CHECKING:
     from labs.analyte import Analyte
@@ -316,7 +316,7 @@ def _bridge(src: str, dst: str, analyte: Analyte | None) -> tuple[float, tuple[s
         if _dims(side).get(_EQUIVALENT):
             if analyte is None or analyte.valence is None:
                 who = f"{analyte.code} has no valence in the catalog" if analyte else "no analyte was given"
-                raise UnitError(
+                raise MissingConstantError(
                     f"converting {display_unit(src)} to {display_unit(dst)}{_label(analyte)} needs the ion's "
                     f"valence ({name} is in equivalents) but {who}{_allowed(analyte)}"
                 )
@@ -339,7 +339,7 @@ def _bridge(src: str, dst: str, analyte: Analyte | None) -> tuple[float, tuple[s
         )
     if analyte is None or analyte.molar_mass is None:
         who = f"{analyte.code} has no molar mass in the catalog" if analyte else "no analyte was given"
-        raise UnitError(
+        raise MissingConstantError(
             f"converting {display_unit(src)} to {display_unit(dst)}{_label(analyte)} is a molar conversion that "
             f"needs a molar mass, but {who}{_allowed(analyte)}"
         )
@@ -440,9 +440,9 @@ def plan(from_unit: str | None, to_unit: str | None, analyte: Analyte | None = N
                 try:
                     if not _on_affine_scale(unit, analyte):
                         _bridge(unit, canonical, analyte)
-                except UnitError as exc:
-                    if "needs" in str(exc):  # a missing molar mass or valence: that message says it best
-                        raise
+                except MissingConstantError:  # a missing molar mass or valence: that message says it best
+                    raise
+                except UnitError:
                     raise UnitError(
                         f"{display_unit(unit)!r} is not a unit of {analyte.code} ({analyte.name}), whose canonical "
                         f"unit is {analyte.canonical_unit}{_hint(_quantity(unit), _quantity(canonical))}"

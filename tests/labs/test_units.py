@@ -140,6 +140,7 @@ def test_to_canonical():
         (1.0, "mg/dL", "umol/L", None, ["molar mass"]),  # molar conversion without an analyte
         (1.0, "mEq/L", "mmol/L", None, ["valence"]),
         (1.0, "mEq/L", "mmol/L", "PHOS", ["valence", "PHOS"]),  # phosphate has no single valence
+        (1.0, "mmol/L", "mg/L", "CRP", ["molar mass", "CRP has no molar mass"]),  # the missing constant is named
         (1.0, "mg/dL", "umol/L", "ALT", ["ALT", "U/L"]),
         (1000.0, "IU/mL", "copies/mL", "HBV DNA", ["copies", "HBVDNA"]),  # viral-load IU never become copies
         (1.0, "IU/mL", "copies/mL", None, ["copies"]),
@@ -251,3 +252,14 @@ def test_miracum_conversion_factors_mostly_agree(miracum_dir):
             notes.append(f"{a.code} {row.FROM_UNIT}->{row.TO_UNIT}: file {row.FACTOR}, ours {ours:.6g}")
     print(f"\nMIRACUM conversion rows for one analyte: {agree}/{compared} agree; differences: {notes}")
     assert compared >= 30 and agree / compared >= 0.85
+
+
+def test_a_missing_molar_mass_or_valence_is_its_own_error_kind():
+    from labs.errors import MissingConstantError
+
+    for src, dst, analyte in (("mmol/L", "g/L", "PROT"), ("mEq/L", "mmol/L", "PHOS"), ("mg/dL", "umol/L", None)):
+        with pytest.raises(MissingConstantError):
+            labs.convert(1.0, src, dst, analyte)
+    with pytest.raises(UnitError) as info:  # a unit that is not the analyte's: the other kind
+        labs.convert(1.0, "mg/dL", "umol/L", "ALT")
+    assert not isinstance(info.value, MissingConstantError)
