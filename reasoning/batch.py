@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import labs
 from ingest.models import Comparator, Criterion, CriterionKind, LabRule, Protocol
 from ingest.patients.models import LabFile, RowError
+from ingest.patients.normalize import column_codes
 from ingest.patients.sdtm_ti import mentioned_analytes
 from labs.errors import TrialGuardError
 from labs.observation import Demographics, LabObservation
@@ -218,14 +219,6 @@ def _rule_states(rule: LabRule, code: str, rows: pd.DataFrame) -> tuple[np.ndarr
     return state, defer
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code per row, distinct values) of a column; a Categorical's own codes when it is one."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return np.asarray(column.array.codes), np.asarray(column.array.categories, dtype=object)
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
-    return codes, np.asarray(uniques, dtype=object)
-
-
 @dataclass
 class _Pair:
     patient_id: str
@@ -274,7 +267,7 @@ def screen(
     if undated.any() and len(versions) > 1:
         notes.append(f"{int(undated.sum())} rows without a date: judged against the latest version "
                      f"({versions[-1].version})")
-    patient_code, patients = _codes(table["patient_id"])
+    patient_code, patients = column_codes(table["patient_id"])
     starts_of = [lab_file.demographics.get(pid) for pid in patients]
     ref = np.array([d.reference_start if d and d.reference_start else None for d in starts_of] + [None],  # [-1]: no id
                    dtype="datetime64[D]")[patient_code]
@@ -313,7 +306,7 @@ def screen(
     has_on_study = any(governed[v]["on-study"] for v in range(len(versions)))
 
     # 3. scope each row; count the rest by reason.
-    analyte_code, analyte_names = _codes(table["analyte"])
+    analyte_code, analyte_names = column_codes(table["analyte"])
     code_of_name = {name: i for i, name in enumerate(analyte_names)}
     scope_screening = np.zeros(len(table), dtype=bool)
     scope_on_study = np.zeros(len(table), dtype=bool)

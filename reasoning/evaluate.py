@@ -750,6 +750,10 @@ def _rationale(criterion: Criterion, verdict: Verdict, detail: str) -> str:
     return f"{head}: {verdict.value}. {detail}".strip()
 
 
+# How an arithmetic line of a criterion whose text combines its rules ends: that part alone decides nothing.
+PART_HOLDS, PART_FAILS = "this part holds", "this part does not hold"
+
+
 def _dedupe(observations: list[LabObservation]) -> list[LabObservation]:
     """Each observation once (equal field values count as one), in order: one value may serve several rules."""
     seen: dict[tuple, LabObservation] = {}
@@ -885,8 +889,8 @@ def judge_criterion(
     if not natural:  # one rule alone decides nothing here: say whether its part holds, not a verdict
         word_holds = _verdict_word(True, criterion.kind)
         arithmetic = [
-            re.sub(r"→ (MEETS|VIOLATES|NEEDS_REVIEW)", lambda m: "→ this part holds" if m.group(1) == word_holds
-                   else "→ this part does not hold", line)
+            re.sub(r"→ (MEETS|VIOLATES|NEEDS_REVIEW)", lambda m: f"→ {PART_HOLDS}" if m.group(1) == word_holds
+                   else f"→ {PART_FAILS}", line)
             for line in arithmetic
         ]
     reasons = _unique([r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from labs.errors import TrialGuardError
 from reasoning.batch import PatientFinding, ScreeningResult
+from reasoning.evaluate import PART_FAILS, PART_HOLDS
 from reasoning.models import CriterionKind, Verdict
 
 FINDING_COLUMNS = [
@@ -89,8 +90,8 @@ def _drives_deviation(line: str, kind: CriterionKind) -> bool:
     """Whether an arithmetic line is one the deviation rests on: its own VIOLATES, or, where the text combines its
     rules, a part that makes the combination violate (an exclusion part that holds, an inclusion part that not)."""
     outcome = line.rsplit(" → ", 1)[-1].split(" [")[0]  # "VIOLATES [if liver metastases]" -> "VIOLATES"
-    return outcome == "VIOLATES" or outcome == (
-        "this part does not hold" if kind is CriterionKind.INCLUSION else "this part holds")
+    violating_part = PART_FAILS if kind is CriterionKind.INCLUSION else PART_HOLDS
+    return outcome in (Verdict.VIOLATES.value, violating_part)
 
 
 def dv_records(result: ScreeningResult) -> list[dict[str, object]]:

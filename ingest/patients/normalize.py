@@ -151,8 +151,8 @@ def raw_columns(n: int, columns: dict[str, object]) -> Columns:
     for name, values in columns.items():
         if np.isscalar(values):
             out[name] = _Column(n=n, constant=values)
-        elif isinstance(values, (pd.Categorical, pd.Series)) and isinstance(values.dtype, pd.CategoricalDtype):
-            out[name] = _Column(pd.Categorical(values))
+        elif isinstance(values, pd.Categorical):
+            out[name] = _Column(values)
         else:
             out[name] = _Column(np.asarray(values))
     return out
@@ -198,6 +198,13 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, distinct values): lookups run once per distinct value, spread back with uniques[codes]."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
+
+
+def column_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """_codes of a LabFile table column: a Categorical's own codes (the text columns are), else factorized."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.array.codes), np.asarray(column.array.categories, dtype=object)
+    return _codes(column.to_numpy(dtype=object))
 
 
 class _Text:
