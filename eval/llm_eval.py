@@ -17,6 +17,7 @@ from eval.result import SuiteResult
 from eval.verdict_eval import load_cases
 from ingest.models import Page, Protocol
 from reasoning.assess import summarize
+from reasoning.environment import lock_stamp
 from reasoning.evaluate import ENGINE_VERSION, judge_criterion
 from reasoning.llm import LLMClient
 from reasoning.models import Assessment, Provenance, Verdict
@@ -34,7 +35,8 @@ def _engine_assessment(case) -> tuple[Assessment, Protocol]:
         protocol_id=case.protocol_id, version=case.version, overall=overall,
         summary=summarize(case.protocol_id, case.version, overall, [finding]), findings=[finding],
         observations=case.observations,
-        provenance=Provenance(engine_version=ENGINE_VERSION, created_at=dt.datetime.now(dt.timezone.utc)),
+        provenance=Provenance(engine_version=ENGINE_VERSION, created_at=dt.datetime.now(dt.timezone.utc),
+                              environment_lock_sha256=lock_stamp()),
     )
     protocol = Protocol(protocol_id=case.protocol_id, version=case.version, source_file="eval/gold/verdict_cases.yaml",
                         sha256="-", pages=[Page(number=1, text=criterion.text, char_start=0)], criteria=[criterion])

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from eval.floors import FloorCheck  # noqa: E402
 from eval.result import SuiteResult  # noqa: E402
+from reasoning.environment import current as current_environment  # noqa: E402
 
 
 def _confusion_png(result: SuiteResult, out: Path) -> str | None:
@@ -78,7 +79,8 @@ def _save(fig, path: Path) -> str:
 
 def write_report(results: list[SuiteResult], checks: list[FloorCheck], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["# TrialGuard quality report", "", "## Floors", "", "| metric | value | floor | status |",
+    environment = current_environment()
+    lines = ["# TrialGuard quality report", "", environment.label + ".", "", "## Floors", "", "| metric | value | floor | status |",
              "|---|---|---|---|"]
     for check in checks:
         value = "—" if check.value is None else f"{check.value:.4g}"
@@ -102,6 +104,7 @@ def write_report(results: list[SuiteResult], checks: list[FloorCheck], out: Path
                 lines.append(f"- ... and {len(result.misses) - 50} more (metrics.json has them all)")
     (out / "report.md").write_text("\n".join(lines) + "\n")
     (out / "metrics.json").write_text(json.dumps({
+        "environment": {"lock_sha256": environment.lock_sha256, "drift": list(environment.drift)},
         "metrics": {r.suite: r.metrics for r in results},
         "counts": {r.suite: r.counts for r in results},
         "skipped": {r.suite: r.skipped for r in results if r.skipped},

@@ -19,6 +19,7 @@ import labs
 from ingest.models import Criterion, CriterionKind, Protocol
 from labs.errors import ConfigError, TrialGuardError
 from labs.observation import Demographics, LabObservation
+from reasoning.environment import lock_stamp
 from reasoning.evaluate import ENGINE_VERSION, canonical_code, derivable, judge_criterion, merge_demographics
 from reasoning.models import Assessment, Finding, OverallVerdict, Provenance, Verdict
 from retrieval.question import parse_question
@@ -192,6 +193,7 @@ class Assessor:
                 engine_version=ENGINE_VERSION,
                 protocol_sha256=protocol.sha256,
                 created_at=dt.datetime.now(dt.timezone.utc),
+                environment_lock_sha256=lock_stamp(),
             ),
             notes=notes,
         )

@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from ingest.models import Protocol
 from reasoning.batch import PatientFinding, summarize
+from reasoning.environment import lock_stamp
 from reasoning.evaluate import ENGINE_VERSION
 from reasoning.models import Assessment, Provenance, Verdict
 from reasoning.verify import review_with_llm
@@ -41,7 +42,8 @@ def review_findings(result, versions: list[Protocol], llm):
             overall=Assessment.overall_of(findings), summary="", findings=findings,
             observations=[o for f in findings for o in f.observations],
             provenance=Provenance(engine_version=ENGINE_VERSION, protocol_sha256=protocol.sha256,
-                                  created_at=dt.datetime.now(dt.timezone.utc)),
+                                  created_at=dt.datetime.now(dt.timezone.utc),
+                                  environment_lock_sha256=lock_stamp()),
         )
         return review_with_llm(assessment, protocol, llm)
 

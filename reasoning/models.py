@@ -69,6 +69,11 @@ class Provenance(BaseModel):
     protocol_sha256: str | None = None
     created_at: dt.datetime
     llm_used: bool = False
+    # Set where an assessment is made (reasoning.environment.lock_stamp()), never defaulted: a stored snapshot
+    # read back must keep the environment that made it, not take on today's.
+    environment_lock_sha256: str | None = Field(
+        default=None, description="sha256 of requirements/app.lock the venv was installed from ('+drift': it differs)"
+    )
 
 
 class Assessment(BaseModel):

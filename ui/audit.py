@@ -32,6 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
     text,
 )
@@ -40,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 
 from ingest.models import Criterion
 from labs.errors import ConfigError, TrialGuardError
+from reasoning.environment import lock_stamp
 from reasoning.models import Assessment, Finding
 from ui.settings import Settings
 
@@ -108,6 +110,9 @@ class AuditRecord(BaseModel):
     protocol_sha256: str | None = None
     engine_version: str | None = None
     model: str | None = None
+    environment_lock_sha256: str | None = Field(
+        default=None, description="the lock of the environment that wrote the record (reasoning.environment)"
+    )
 
     @field_validator("actor")
     @classmethod
@@ -158,6 +163,7 @@ audit_records = Table(
     Column("protocol_sha256", String(64)),
     Column("engine_version", String(100)),
     Column("model", String(200)),
+    Column("environment_lock_sha256", String(80)),
 )
 
 # The database itself refuses edits, so no code path (ours or an ad-hoc sqlite3 shell) can rewrite history.
@@ -212,10 +218,28 @@ class AuditStore:
 
     def _create_schema(self) -> None:
         metadata.create_all(self.engine)
+        self._add_new_columns()
         if self.is_sqlite:
             with self.engine.begin() as conn:
                 for ddl in _SQLITE_APPEND_ONLY:
                     conn.execute(text(ddl))
+
+    def _add_new_columns(self) -> None:
+        """A store made by an older TrialGuard lacks the columns added since; adding one rewrites no record (those
+        written before read NULL there: unknown, which is the truth)."""
+        present = {column["name"] for column in inspect(self.engine).get_columns(audit_records.name)}
+        missing = [column for column in audit_records.columns if column.name not in present]
+        for column in missing:
+            ddl = f"ALTER TABLE {audit_records.name} ADD COLUMN {column.name} {column.type.compile(self.engine.dialect)}"
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text(ddl))
+            except OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise
+                if "duplicate column" in str(exc):  # another process added it first
+                    continue
+                raise AuditError(f"audit store {self.url}: cannot add column {column.name} ({exc})") from exc
 
     def _retry_write(self, fn, *args):
         """SQLite serialises writers; under contention a writer may still see 'database is locked'."""
@@ -233,6 +257,8 @@ class AuditStore:
 
     def append(self, record: AuditRecord) -> AuditRecord:
         """Write one new record and return it with its id."""
+        if record.environment_lock_sha256 is None:
+            record = record.model_copy(update={"environment_lock_sha256": lock_stamp()})
         row = {
             "item_id": record.item_id,
             "item_kind": record.item_kind.value,
@@ -251,6 +277,7 @@ class AuditStore:
             "protocol_sha256": record.protocol_sha256,
             "engine_version": record.engine_version,
             "model": record.model,
+            "environment_lock_sha256": record.environment_lock_sha256,
         }
 
         def _write() -> int:
@@ -444,6 +471,7 @@ def _record_of(row: Any) -> AuditRecord:
         protocol_sha256=row["protocol_sha256"],
         engine_version=row["engine_version"],
         model=row["model"],
+        environment_lock_sha256=row["environment_lock_sha256"],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 
 import click
 import typer
@@ -44,9 +45,29 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _version(show: bool) -> None:
+    if show:
+        from reasoning.environment import current
+        from reasoning.evaluate import ENGINE_VERSION
+
+        typer.echo(f"trialguard {importlib.metadata.version('trialguard')} ({ENGINE_VERSION})")
+        environment = current()
+        typer.echo(environment.label)
+        for problem in environment.drift:
+            typer.echo(f"  - {problem}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="The version, and the sha256 of the lock the environment was installed from."),
+) -> None:
     """Catch lab-driven protocol deviations, with every verdict cited to the protocol's own words."""
 
 
 main = app
+
+
+if __name__ == "__main__":
+    app()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,15 @@ def test_assessment_json_round_trip_and_schema(assessor):
     schema = Assessment.model_json_schema()
     assert "overall" in schema["properties"] and "guardrails" in schema["properties"]
     assert a.findings and all(f.citations for f in a.findings)
+
+LOCK_SHA = hashlib.sha256((Path(__file__).resolve().parents[2] / "requirements" / "app.lock").read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_an_assessment_carries_the_lock_of_its_environment(assessor):
+    assessment = assessor.ask("ALT 230 U/L (ULN 40) on 2024-07-01", "TG-ONC-001", use_llm=False)
+    assert assessment.provenance.environment_lock_sha256 == LOCK_SHA
+    # a stored snapshot read back keeps its own environment, it does not take on today's
+    old = assessment.model_dump(mode="json")
+    del old["provenance"]["environment_lock_sha256"]
+    assert type(assessment).model_validate(old).provenance.environment_lock_sha256 is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -103,3 +105,26 @@ def test_bad_db_url_is_a_config_error():
 
     with pytest.raises(ConfigError, match="TRIALGUARD_DB_URL"):
         AuditStore("not-a-url")
+
+LOCK_SHA = hashlib.sha256((Path(__file__).resolve().parents[2] / "requirements" / "app.lock").read_bytes()).hexdigest()
+
+
+def test_audit_records_carry_the_lock_and_an_older_store_gains_the_column(tmp_path):
+    from conftest import make_assessment
+    from ui.audit import AuditStore
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:  # a store made before the column existed, with one record in it
+        conn.execute("CREATE TABLE audit_records (id INTEGER PRIMARY KEY AUTOINCREMENT, item_id VARCHAR(200) NOT NULL,"
+                     " item_kind VARCHAR(16) NOT NULL, action VARCHAR(32) NOT NULL, actor VARCHAR(200) NOT NULL,"
+                     " actor_verified INTEGER NOT NULL, created_at DATETIME NOT NULL, reason TEXT, comment TEXT,"
+                     " flag_kind VARCHAR(32), before_json TEXT, after_json TEXT, snapshot_json TEXT,"
+                     " protocol_id VARCHAR(200), protocol_version VARCHAR(100), protocol_sha256 VARCHAR(64),"
+                     " engine_version VARCHAR(100), model VARCHAR(200))")
+        conn.execute("INSERT INTO audit_records (item_id, item_kind, action, actor, actor_verified, created_at)"
+                     " VALUES ('old-1', 'assessment', 'submitted', 'Dr Old', 0, '2026-01-01 00:00:00')")
+    store = AuditStore(f"sqlite:///{db}")
+    record = store.submit(make_assessment(), actor="Dr Ada")
+    assert record.environment_lock_sha256 == LOCK_SHA
+    assert store.item(record.item_id).history[0].environment_lock_sha256 == LOCK_SHA
+    assert store.item("old-1").history[0].environment_lock_sha256 is None  # unknown, not claimed

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from reasoning.environment import lock_stamp
 from reasoning.models import Assessment, OverallVerdict, Provenance, Verdict
 from ui.views import common
 
@@ -93,6 +94,7 @@ def finding_assessment(pf, protocol) -> Assessment:
             engine_version=ENGINE_VERSION,
             protocol_sha256=protocol.sha256 if protocol else None,
             created_at=dt.datetime.now(dt.UTC),
+            environment_lock_sha256=lock_stamp(),
             llm_used=finding.llm_verdict is not None,
         ),
     )
