@@ -5,6 +5,9 @@ any SQLAlchemy URL through TRIALGUARD_DB_URL. On SQLite, triggers refuse UPDATE 
 level; on other databases the store offers no update or delete API and the operator should revoke UPDATE and
 DELETE on the table from the application's role (see the README, "Access").
 
+Every record is sealed into a hash chain (ui/audit_chain.py), so an edit that gets past the database (a REPLACE, a
+dropped trigger, the file edited) is still found by `verify_chain`.
+
 Queue state is never stored: it is derived from the latest record of each item.
 """
 
@@ -35,13 +38,15 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from ingest.models import Criterion
 from labs.errors import ConfigError, TrialGuardError
 from reasoning.environment import lock_stamp
+from ui.audit_chain import GENESIS, ChainReport, record_hash, verify
 from reasoning.models import Assessment, Finding
 from ui.settings import Settings
 
@@ -164,15 +169,26 @@ audit_records = Table(
     Column("engine_version", String(100)),
     Column("model", String(200)),
     Column("environment_lock_sha256", String(80)),
+    Column("prev_hash", String(64)),  # ui/audit_chain.py: the record before this one, sealed
+    Column("record_hash", String(64)),
+)
+
+# One row whose update every writer makes first: it serialises writers (SQLite's write lock, PostgreSQL's row lock)
+# so each new record chains to the true last one. It holds no audit data.
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("writes", Integer, nullable=False),
 )
 
 # The database itself refuses edits, so no code path (ours or an ad-hoc sqlite3 shell) can rewrite history.
-_SQLITE_APPEND_ONLY = [
-    """CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
+_SQLITE_APPEND_ONLY = {
+    "audit_records_no_update": """CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
        BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
+    "audit_records_no_delete": """CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
        BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: DELETE refused'); END""",
-]
+}
 
 _BUSY_TIMEOUT_MS = 30_000
 _WRITE_RETRIES = 12
@@ -207,7 +223,15 @@ class AuditStore:
             raise ConfigError(f"TRIALGUARD_DB_URL {url!r} cannot be used: {exc}") from exc
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._retry_write(self._create_schema)
+        self.unreadable: list[str] = []  # records that could not be read back, each named by id and why
+        self.tamper_signs: list[str] = []  # found when the store was opened (e.g. a dropped trigger)
+        try:
+            self._retry_write(self._create_schema)
+        except DatabaseError as exc:
+            raise AuditError(
+                f"audit store {self.location} cannot be opened ({exc.orig or exc}). It is not re-created: restore it "
+                "from a backup, or move it aside to start a new one."
+            ) from exc
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> AuditStore:
@@ -216,12 +240,23 @@ class AuditStore:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings.resolved_db_url)
 
+    @property
+    def location(self) -> str:
+        return self.engine.url.database if self.is_sqlite and self.engine.url.database else self.engine.url.render_as_string()
+
     def _create_schema(self) -> None:
         metadata.create_all(self.engine)
         self._add_new_columns()
+        with self.engine.begin() as conn:
+            if conn.execute(select(audit_chain_head.c.id)).first() is None:
+                conn.execute(insert(audit_chain_head).values(id=1, writes=0))
         if self.is_sqlite:
             with self.engine.begin() as conn:
-                for ddl in _SQLITE_APPEND_ONLY:
+                present = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+                has_records = conn.execute(select(audit_records.c.id).limit(1)).first() is not None
+                for name, ddl in _SQLITE_APPEND_ONLY.items():
+                    if name not in present and has_records:  # made with records already in: it was dropped
+                        self.tamper_signs.append(f"trigger {name} was missing when the store was opened (re-created)")
                     conn.execute(text(ddl))
 
     def _add_new_columns(self) -> None:
@@ -282,7 +317,16 @@ class AuditStore:
 
         def _write() -> int:
             with self.engine.begin() as conn:
-                return conn.execute(insert(audit_records).values(**row)).inserted_primary_key[0]
+                # the write lock first, then the true last record: no other writer can slip in between
+                conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1)
+                             .values(writes=audit_chain_head.c.writes + 1))
+                last = conn.execute(select(audit_records.c.id, audit_records.c.record_hash)
+                                    .order_by(audit_records.c.id.desc()).limit(1)).first()
+                sealed = {**row, "id": (last.id if last else 0) + 1}
+                sealed["prev_hash"] = (last.record_hash if last else None) or GENESIS
+                sealed["record_hash"] = record_hash(sealed["prev_hash"], sealed)
+                conn.execute(insert(audit_records).values(**sealed))
+                return sealed["id"]
 
         new_id = self._retry_write(_write)
         return record.model_copy(update={"id": new_id})
@@ -367,8 +411,10 @@ class AuditStore:
                 raise AuditError("a flag needs a comment saying what is wrong")
         elif action is not Action.CONFIRMED:
             raise AuditError(f"{action.value!r} is not a review action (confirm, override, flag)")
-        # before/after hold the verdicts; the judged criteria stay in the submission record only
-        before = {k: v for k, v in (state.submitted.before or {}).items() if k != "criteria"}
+        # before is the item's state as the reviewer found it (after an earlier override, the overridden verdict);
+        # the judged criteria stay in the submission record only
+        current = state.latest.after if state.latest.after is not None else state.submitted.before
+        before = {k: v for k, v in (current or {}).items() if k != "criteria"}
         verdict_key = "verdict" if state.item_kind is ItemKind.FINDING else "overall"
         after = dict(before)
         if action is Action.OVERRIDDEN:
@@ -416,7 +462,24 @@ class AuditStore:
             query = query.where(audit_records.c.item_kind.in_([k.value for k in item_kinds]))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_record_of(row) for row in rows]
+        records = []
+        for row in rows:
+            try:
+                records.append(_record_of(row))
+            except (ValueError, TypeError, KeyError) as exc:  # bad JSON, an unknown action: that record only
+                note = f"record {row['id']} of {self.location} cannot be read: {str(exc).splitlines()[0]}"
+                if note not in self.unreadable:
+                    self.unreadable.append(note)
+        return records
+
+    def verify_chain(self) -> ChainReport:
+        """Recompute the hash chain over every record (ui/audit_chain.py) and add what opening the store found."""
+        with self.engine.connect() as conn:
+            rows = [dict(row) for row in conn.execute(select(audit_records)).mappings()]
+        report = verify(rows)
+        if self.tamper_signs:
+            report = report.model_copy(update={"problems": [*report.problems, *self.tamper_signs]})
+        return report
 
     def count(self) -> int:
         with self.engine.connect() as conn:

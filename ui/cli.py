@@ -33,7 +33,7 @@ app = typer.Typer(
 )
 
 # Order is the order shown in --help: the pipeline, from units to the app.
-COMMAND_MODULES = ["convert", "criteria", "ingest", "protocols", "ask", "screen", "app", "feedback", "eval"]
+COMMAND_MODULES = ["convert", "criteria", "ingest", "protocols", "ask", "screen", "app", "feedback", "audit", "eval"]
 
 for _name in COMMAND_MODULES:
     try:

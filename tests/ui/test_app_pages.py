@@ -139,6 +139,19 @@ def test_quality_page_shows_agreement_and_override_rate(app_db, app):
     assert metrics["Agreement (confirmed / judged)"] == "67%"
     assert metrics["Override rate"] == "25%"
     assert app.get("arrow_line_chart") or app.get("vega_lite_chart")
+    assert any("audit chain intact: 8 of 8 record(s) sealed" in s.value for s in app.success)
+
+
+def test_quality_page_says_when_the_audit_trail_is_not_intact(app_db, app):
+    import sqlite3
+
+    app_db.submit(make_assessment(), actor="cra")
+    app_db.submit(make_assessment(), actor="cra")
+    with sqlite3.connect(app_db.location) as conn:
+        conn.execute("DROP TRIGGER audit_records_no_delete")
+        conn.execute("DELETE FROM audit_records WHERE id = 1")
+    app.switch_page("views/quality.py").run()
+    assert any("NOT intact at record 2" in e.value for e in app.error)
 
 
 def test_review_rates_and_eval_table():

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
         store = open_store(Settings())
         lines, skipped = export_lines(store, as_eval)
-        for note in skipped:
+        for note in [*skipped, *store.unreadable]:
             typer.echo(f"skipped: {note}", err=True)
         text = "".join(line + "\n" for line in lines)
         if out is None:

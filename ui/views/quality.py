@@ -64,7 +64,15 @@ def eval_metrics_table(data: dict) -> pd.DataFrame:
 
 def render() -> None:
     st.title("Quality")
-    records = common.store().records(item_kinds=[ItemKind.ASSESSMENT, ItemKind.FINDING])
+    store = common.store()
+    chain = store.verify_chain()
+    records = store.records(item_kinds=[ItemKind.ASSESSMENT, ItemKind.FINDING])
+    st.subheader("Audit trail")
+    if chain.intact and not store.unreadable:
+        st.success(chain.summary)
+    else:
+        st.error(chain.summary if not chain.intact else f"{len(store.unreadable)} audit record(s) cannot be read")
+        st.text("\n".join(f"- {problem}" for problem in [*chain.problems, *store.unreadable]))
     st.subheader("Reviewer agreement over time")
     freq = st.radio("Per", ["day", "week"], horizontal=True, key="quality_freq")
     rates = review_rates(records, "D" if freq == "day" else "W")
