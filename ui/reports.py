@@ -29,6 +29,32 @@ DV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVC
               "DVPROTV", "DVCRITID", "DVCRITLB", "DVPAGE", "DVQUOTE"]
 ERROR_COLUMNS = ["file", "row", "severity", "field", "patient_id", "value", "reason"]
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"): a patient id
+# `=HYPERLINK(...)` from a lab file must reach the reviewer's spreadsheet as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: object) -> object:
+    """A CSV cell that no spreadsheet will evaluate: text that starts like a formula gets a leading apostrophe;
+    numbers (-5, +3.2) are left as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+class _InertWriter(csv.DictWriter):
+    def writerow(self, rowdict):
+        return super().writerow({key: inert(value) for key, value in rowdict.items()})
+
+    def writerows(self, rowdicts):
+        for row in rowdicts:
+            self.writerow(row)
+
+
 # DVDECOD / DVCAT wording per criterion kind (sponsor terms; CDISC leaves DV terminology to the sponsor).
 _DV_TERMS = {
     CriterionKind.INCLUSION: ("INCLUSION CRITERION NOT MET", "ELIGIBILITY CRITERIA"),
@@ -79,7 +105,7 @@ def write_findings(result: ScreeningResult, path: str | Path) -> Path:
         path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
         return path
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, FINDING_COLUMNS)
+        writer = _InertWriter(handle, FINDING_COLUMNS)
         writer.writeheader()
         for pf in _ordered(result):
             writer.writerow(finding_row(pf))
@@ -133,7 +159,7 @@ def write_dv(result: ScreeningResult, path: str | Path) -> Path:
         pyreadstat.write_xport(frame, str(path), table_name="DV", file_format_version=5)
         return path
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, DV_COLUMNS)
+        writer = _InertWriter(handle, DV_COLUMNS)
         writer.writeheader()
         writer.writerows(records)
     return path
@@ -145,7 +171,7 @@ def write_errors(result: ScreeningResult, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = sorted([*result.errors, *result.warnings], key=lambda e: (e.file, e.row, e.severity))
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, ERROR_COLUMNS)
+        writer = _InertWriter(handle, ERROR_COLUMNS)
         writer.writeheader()
         for e in rows:
             writer.writerow({"file": e.file, "row": e.row, "severity": e.severity, "field": e.field,

