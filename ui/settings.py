@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     llm_concurrency: int = Field(default=4, ge=1, description="concurrent LLM requests in batch screening")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of the feedback/audit store; unset = SQLite in the data dir")
     trusted_user_header: str | None = Field(default=None, description="request header in which an SSO reverse proxy passes the authenticated user; unset = the reviewer name is a typed label")
+    trusted_user_secret: str | None = Field(default=None, min_length=16, description="shared secret the SSO proxy sends in the X-TrialGuard-Proxy-Secret header; the user header is believed only with it (required with trusted_user_header)")
     protocols_dir: Path = Field(default=Path("protocols"), description="demo protocols ingested on first start")
 
     @field_validator("llm_url", "qdrant_url")
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value or None
+
+    @model_validator(mode="after")
+    def _trusted_header_needs_its_secret(self) -> Settings:
+        # Any local process can send a header; only the proxy knows the secret.
+        if self.trusted_user_header and not self.trusted_user_secret:
+            raise ValueError("TRIALGUARD_TRUSTED_USER_HEADER needs TRIALGUARD_TRUSTED_USER_SECRET (at least 16 "
+                             "characters), which the SSO proxy must send in the X-TrialGuard-Proxy-Secret header")
+        return self
 
     @property
     def qdrant_path(self) -> Path:

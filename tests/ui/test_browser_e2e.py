@@ -35,6 +35,7 @@ ARTIFACTS = REPO / "test-artifacts"
 QUESTION = "Patient 1003 ALT 250 U/L (ULN 40) on 2024-03-02"
 REVIEWER = "Dr E2E Reviewer"
 TRUSTED_HEADER = "X-Trusted-User"  # what an SSO proxy would set
+PROXY_SECRET = "correct horse battery staple"  # shared between the proxy and the app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,8 +70,8 @@ class HeaderProxy:
     """A minimal stand-in for an SSO reverse proxy: forwards 127.0.0.1:<port> to the app and sets the
     trusted user header on every request it forwards (dropping any the client sent), as oauth2-proxy does."""
 
-    def __init__(self, upstream_port: int, user: str):
-        self.upstream_port, self.user = upstream_port, user
+    def __init__(self, upstream_port: int, user: str, secret: str | None = PROXY_SECRET):
+        self.upstream_port, self.user, self.secret = upstream_port, user, secret
         self.port = _free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -92,8 +93,10 @@ class HeaderProxy:
             c_writer.close()
             return
         lines = [line for line in head.split(b"\r\n")[:-2]
-                 if not line.lower().startswith(TRUSTED_HEADER.lower().encode() + b":")]
+                 if not line.lower().startswith((TRUSTED_HEADER.lower().encode() + b":", b"x-trialguard-proxy-secret:"))]
         lines.append(f"{TRUSTED_HEADER}: {self.user}".encode())
+        if self.secret is not None:
+            lines.append(f"X-TrialGuard-Proxy-Secret: {self.secret}".encode())
         u_reader, u_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         u_writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
         # one request per connection is enough here: the header matters on the websocket upgrade
@@ -138,7 +141,7 @@ def served_app(tmp_path):
     port = _free_port()
     env = {**os.environ, "TRIALGUARD_DATA_DIR": str(data), "TRIALGUARD_PROTOCOLS_DIR": str(protocols),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
-           "TRIALGUARD_TRUSTED_USER_HEADER": TRUSTED_HEADER}
+           "TRIALGUARD_TRUSTED_USER_HEADER": TRUSTED_HEADER, "TRIALGUARD_TRUSTED_USER_SECRET": PROXY_SECRET}
     env.pop("TRIALGUARD_DB_URL", None)
     env.pop("TRIALGUARD_LLM_URL", None)
     log = tmp_path / "app.log"
@@ -212,6 +215,13 @@ def test_ask_deviation_confirm_and_find_the_audit_record(served_app):
                 expect(sso.locator('input[aria-label="Reviewer name"]')).to_have_count(0)
                 sso.screenshot(path=str(ARTIFACTS / "e2e_3_sso_user.png"))
                 sso.close()
+            # a local process that sends the user header without the proxy's secret is not believed
+            with HeaderProxy(int(url.rsplit(":", 1)[1]), "mallory@local", secret="guessed-wrong-secret") as forger:
+                forged = browser.new_page()
+                forged.goto(f"http://127.0.0.1:{forger.port}")
+                expect(forged.locator('input[aria-label="Reviewer name"]')).to_have_count(1)
+                expect(forged.get_by_text("Signed in as mallory@local")).to_have_count(0)
+                forged.close()
         finally:
             browser.close()
 

@@ -36,17 +36,23 @@ def badge_html(overall: OverallVerdict) -> str:
     )
 
 
+def _inert_html(text: str) -> str:
+    """Escaped for HTML, with line breaks as character references: the Markdown around the <div> never sees a
+    blank line, so the HTML block never ends and no document text is read as Markdown (an image link stays text)."""
+    return html.escape(text).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
 def highlighted(text: str, quote: str, start: int | None = None, end: int | None = None) -> str:
     """The criterion text as HTML with the cited span marked; the span is located by offsets, else by search."""
     if start is None or end is None or text[start:end] != quote:
         start = text.find(quote) if quote else -1
         end = start + len(quote)
     if start < 0:
-        return html.escape(text)
+        return _inert_html(text)
     return (
-        html.escape(text[:start])
-        + f'<mark style="background:#ffe066;padding:0 2px"><b>{html.escape(text[start:end])}</b></mark>'
-        + html.escape(text[end:])
+        _inert_html(text[:start])
+        + f'<mark style="background:#ffe066;padding:0 2px"><b>{_inert_html(text[start:end])}</b></mark>'
+        + _inert_html(text[end:])
     )
 
 
@@ -106,7 +112,7 @@ def render_citation(citation: Citation, protocol: Protocol | None, key: str) -> 
         where += f" · section {citation.section}"
     where += f" · page {citation.page}"
     verified = "quote verified verbatim" if citation.verified else "quote NOT verified"
-    st.markdown(f"**{html.escape(where)}** — _{verified}_")
+    st.markdown(f"**{common.md(where)}** — _{verified}_")
     context = criterion.text if criterion is not None else citation.quote
     st.markdown(
         '<div style="border-left:4px solid #888;padding:0.4em 0.8em;margin:0.3em 0;white-space:pre-wrap">'
@@ -144,7 +150,7 @@ def render_assessment(assessment: Assessment, key: str = "card") -> None:
             f"engine {assessment.provenance.engine_version}"
             + (f" · model {assessment.provenance.model}" if assessment.provenance.model else " · no LLM")
         )
-        st.write(assessment.summary)
+        st.markdown(common.md(assessment.summary))
         for note in assessment.notes:
             st.info(note)
         if assessment.observations:
@@ -164,15 +170,16 @@ def render_assessment(assessment: Assessment, key: str = "card") -> None:
         st.dataframe(findings_table(assessment.findings), hide_index=True, width="stretch")
         protocol = _protocol(assessment)
         for i, finding in enumerate(assessment.findings):
-            title = f"Criterion {finding.label} ({finding.criterion_kind.value}): {VERDICT_WORDS[finding.verdict]}"
+            title = (f"Criterion {common.md(finding.label)} ({finding.criterion_kind.value}): "
+                     f"{VERDICT_WORDS[finding.verdict]}")
             with st.expander(title, expanded=finding.verdict is Verdict.VIOLATES):
-                st.write(finding.rationale)
+                st.markdown(common.md(finding.rationale))
                 for line in finding.arithmetic:
                     st.code(line, language=None)
                 if finding.rule_source == "reviewer":
                     st.info("The rule applied here comes from a reviewer's correction, not from the parsed text.")
                 for note in finding.notes:
-                    st.caption(note)
+                    st.caption(common.md(note))
                 if not finding.citations:
                     st.caption("No citation.")
                 for j, citation in enumerate(finding.citations):

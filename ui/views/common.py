@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -52,19 +54,40 @@ def judged_criteria(assessment) -> list:
     return [c for c in protocol.criteria if c.id in wanted]
 
 
+# Characters Markdown (or Streamlit's extensions: colours, emoji, LaTeX) acts on wherever they stand; `.`, `)` and
+# `-` only act at the start of a line (lists, rules), so they are escaped there alone and "section 5.1" reads as is.
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()<>#+!|~$:=^])")
+_LINE_START_MARKER = re.compile(r"(?m)^(\s*)(\d+[.)]|-)")
+
+
+def md(text: object) -> str:
+    """User or document text made inert inside Streamlit Markdown: `![x](http://...)` shows as written and fetches
+    nothing. Use it for anything typed by a user, sent by a proxy or read from a document."""
+    escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", str(text))
+    escaped = _LINE_START_MARKER.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
+    return escaped.replace("\n", "  \n")
+
+
+PROXY_SECRET_HEADER = "X-TrialGuard-Proxy-Secret"
+
+
 def trusted_user() -> str | None:
     """The user an SSO reverse proxy authenticated, when the operator names the header it sets.
 
-    Only meaningful behind a proxy that strips this header from client requests and sets it itself; without
-    one, any client could send it. Unset (the default) = the reviewer name is a typed label.
+    Believed only when the request also carries the proxy's shared secret (TRIALGUARD_TRUSTED_USER_SECRET in the
+    X-TrialGuard-Proxy-Secret header): the app listens on 127.0.0.1, where any local process could send the user
+    header. Unset (the default) = the reviewer name is a typed label.
     """
-    header = settings().trusted_user_header
-    if not header:
+    config = settings()
+    if not config.trusted_user_header or not config.trusted_user_secret:
         return None
     try:
-        value = st.context.headers.get(header)
+        headers = st.context.headers
+        value, secret = headers.get(config.trusted_user_header), headers.get(PROXY_SECRET_HEADER) or ""
     except Exception:  # noqa: BLE001 - no request context (e.g. AppTest)
         return None
+    if not hmac.compare_digest(secret.encode(), config.trusted_user_secret.encode()):
+        return None  # not from the proxy: the user header may be anyone's
     return value.strip() if value and value.strip() else None
 
 
@@ -72,7 +95,7 @@ def reviewer_sidebar() -> None:
     """The reviewer box in the sidebar, shown on every page (the entry script renders it once per run)."""
     user = trusted_user()
     if user:
-        st.sidebar.markdown(f"Signed in as **{user}** (from the SSO proxy)")
+        st.sidebar.markdown(f"Signed in as **{md(user)}** (from the SSO proxy)")
         st.session_state["reviewer_verified"] = user
         return
     st.session_state.pop("reviewer_verified", None)

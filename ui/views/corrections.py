@@ -123,8 +123,8 @@ def rule_form(criterion: Criterion, sha: str | None) -> None:
         st.error(str(exc))
         return
     st.session_state["corr_saved"] = (
-        f"Saved correction version {correction.correction_version} of criterion {criterion.label}: "
-        + ("; ".join(common.describe_rule(r) for r in correction.rules) or "no rules")
+        f"Saved correction version {correction.correction_version} of criterion {common.md(criterion.label)}: "
+        + common.md("; ".join(common.describe_rule(r) for r in correction.rules) or "no rules")
     )
     st.rerun()
 
@@ -165,8 +165,8 @@ def render() -> None:
     criterion, sha = pick_criterion()
     if criterion is None:
         return
-    st.markdown(f"**Criterion {criterion.label}** ({criterion.kind.value}, page {criterion.page_start})")
-    st.markdown(f"> {criterion.text}")
+    st.markdown(f"**Criterion {common.md(criterion.label)}** ({criterion.kind.value}, page {criterion.page_start})")
+    st.markdown(f"> {common.md(criterion.text)}")
     st.markdown(
         "Rules in force: "
         + ("; ".join(common.describe_rule(r) for r in criterion.rules) or "none")

@@ -112,7 +112,8 @@ def decision_form(state: ItemState) -> None:
     except AuditError as exc:
         st.error(str(exc))
         return
-    st.session_state["review_last"] = f"Recorded: {record.action.value} by {record.actor} (record #{record.id})."
+    st.session_state["review_last"] = (f"Recorded: {record.action.value} by {common.md(record.actor)} "
+                                       f"(record #{record.id}).")
     st.rerun()
 
 
@@ -136,7 +137,7 @@ def render() -> None:
     st.markdown(f"Status: **{state.status.value.replace('_', ' ')}**")
     assessment = state.submitted.assessment
     if state.item_kind is ItemKind.FINDING:
-        st.markdown(f"Reviewing **criterion {state.submitted.before.get('label')}** of this assessment.")
+        st.markdown(f"Reviewing **criterion {common.md(state.submitted.before.get('label'))}** of this assessment.")
     if assessment is not None:
         render_assessment(assessment, key=f"review-{state.item_id}")
     st.subheader("Decision")
