@@ -23,6 +23,7 @@ SUITES: dict[str, str] = {
     "retrieval": "eval.retrieval_eval:run",
     "verdicts": "eval.verdict_eval:run",
     "screening": "eval.screening_eval:run",
+    "corpus": "eval.corpus_eval:run",  # real parser on 50 real protocols (--fast: a subset, eval/corpus.yaml)
     "overrides": "eval.suites:overrides",
     "llm": "eval.suites:llm",  # runs only when TRIALGUARD_LLM_URL is set
 }
