@@ -84,6 +84,7 @@ def _protocol_row(s: ProtocolScore) -> str:
     status = s.error or ("eligibility not found" if s.eligibility_missed else
                          ("criteria found in a document without eligibility" if not s.eligibility and s.eligibility_found
                           else ""))
+    status = status.replace("|", "\\|").replace("\n", " ")  # an error message must not break the table
     return (f"| {s.name} | {s.group} | {s.pages or '–'} | {s.seconds if s.seconds is not None else '–'} | "
             f"{_pct(s.found_labels, s.gold_labels)} | {sets} | {len(s.extra_in_body)}/{s.extra_in_synopsis}/"
             f"{s.extra_elsewhere} | {_pct(pages, page_total)} | {_pct(s.limits_found, s.limits)} | "
