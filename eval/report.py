@@ -97,6 +97,8 @@ def write_report(results: list[SuiteResult], checks: list[FloorCheck], out: Path
             name = plot(result, out)
             if name:
                 lines.append(f"\n![{name}]({name})")
+        if result.markdown:
+            lines += ["", result.markdown.rstrip()]
         if result.misses:
             lines += ["", f"Misses ({len(result.misses)}):", ""]
             lines += [f"- {miss}" for miss in result.misses[:50]]

@@ -15,3 +15,4 @@ class SuiteResult(BaseModel):
     recall_at_k: dict[int, float] | None = None
     latencies_ms: list[float] | None = None
     skipped: str | None = Field(default=None, description="why the suite did not run (never silent)")
+    markdown: str | None = Field(default=None, description="a suite's own report section (tables), written as is")

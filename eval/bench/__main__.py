@@ -18,7 +18,7 @@ from rich.table import Table
 
 import eval.bench as bench_package
 
-ORDER = ["conversion", "parse", "retrieval", "ask", "screening"]
+ORDER = ["conversion", "parse", "corpus", "retrieval", "ask", "screening"]
 OUT = Path("eval/reports/bench.json")
 
 

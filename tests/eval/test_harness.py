@@ -65,3 +65,20 @@ def test_every_suite_entry_resolves_to_a_run_fast_function():
         module_name, function_name = target.split(":")
         function = getattr(importlib.import_module(module_name), function_name)
         assert "fast" in inspect.signature(function).parameters, f"{name}: {target} must accept fast="
+
+
+def test_a_full_only_suite_is_skipped_by_fast_but_fails_its_floors_when_it_crashes_in_a_full_run(tmp_path, monkeypatch):
+    import eval.harness as harness
+    from eval.floors import Floors
+
+    monkeypatch.setattr(harness, "SUITES", {"corpus": "eval.corpus_eval:run"})
+    monkeypatch.setattr(harness, "load_floors", lambda: Floors.model_validate({"corpus.label_recall": {"min": 0.4}}))
+    fast = harness.run_all(tmp_path / "fast", fast=True)
+    assert fast.ok and fast.results[0].skipped and fast.checks[0].reason == "suite not run"
+
+    def boom(fast: bool = False):
+        raise RuntimeError("parser exploded")
+
+    monkeypatch.setattr("eval.corpus_eval.run", boom)
+    full = harness.run_all(tmp_path / "full", fast=False)
+    assert not full.ok and "parser exploded" in full.checks[0].reason
