@@ -57,6 +57,32 @@ def starts_item(text: str) -> bool:
     return not marker.bare or text[marker.length : marker.length + 1].isupper()
 
 
+def continues_list(body: list[Line], line: Line, section_number: str | None) -> bool:
+    """Whether `line`, which also reads as a numbered heading ("2. Positive for", "1. Target Population"), is the
+    next item of the list in `body` (the criteria section's lines so far).
+
+    Relies on: the list's items so far carry the same number style (digits and frame) and the line's number is
+    the next one. Not taken for the list: an UPPER CASE title, and the number that follows the criteria
+    section's own chapter ("5 Study Design" after "4.2 Exclusion criteria"), which reads as the next chapter.
+    A "1" is taken only as the first line of the section.
+    """
+    marker = read_marker(line.text)
+    if marker is None or marker.family != "num" or marker.ordinal is None:
+        return False
+    title = line.text[marker.length :].strip()
+    if title.isupper():
+        return False
+    chapter = section_number.split(".")[0] if section_number else None
+    if chapter and chapter.isdigit() and marker.ordinal == int(chapter) + 1:
+        return False
+    for previous in reversed(body):
+        seen = read_marker(previous.text)
+        if seen is not None and seen.family == "num" and seen.frame == marker.frame:
+            return seen.ordinal == marker.ordinal - 1
+    # The list's first item: "1" before any text of the section ("1. Target Population" under "3.1 Inclusion").
+    return marker.ordinal == 1 and not any(previous.text.strip() for previous in body)
+
+
 def _levels(chain: list[Item]) -> list[Level]:
     return [Level(item.style, item.number, item.printed or item.label) for item in chain]
 
@@ -85,6 +111,7 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
     texts = [line.text[max(line.start, body_start) - line.start :] for line in lines]
     markers = [read_marker(text) for text in texts]
     furniture = page_furniture(lines)
+    after_title = False  # a sub-heading just closed the item above
 
     def confirms(k: int) -> Callable[[str, int], bool]:
         def check(style: str, ordinal: int) -> bool:
@@ -119,6 +146,9 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
                 placement = _place_sub(marker, chain)
             if placement is None:
                 placement = place(marker, _levels(chain), confirms(k))
+            if after_title and placement is not None and placement.depth == len(chain):
+                # After a group title a new style does not nest under the item above the title: a new list.
+                placement = place(marker, [], confirms(k))
             if placement is None and not marker.bare and stack and marker.family != "bullet":
                 stack[-1].problems.append(
                     f"line {text[:40]!r} (page {line.page}) reads like item {marker.printed} but continues no list; "
@@ -129,12 +159,14 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
                 continue
             if stack and _TABLE_ROW.match(text) and previous_text(lines, k).endswith("."):
                 break  # the criteria cell of a summary table ended; the rest is the table's next row
-            if stack and looks_like_subheading(lines, k) and k + 1 < len(lines) and starts_item(texts[k + 1]):
+            if stack and _group_title(lines, k) and k + 1 < len(lines) and starts_item(texts[k + 1]):
                 stack = []  # a group title: the item above ends here, the next item starts a new one
+                after_title = True
                 continue
             if stack:
                 stack[-1].lines.append(line)
             continue
+        after_title = False
         chain = stack if stack and stack[0].style != "context" else _last_chain(roots)
         stack = chain[: placement.depth]
         if not stack and roots:
@@ -164,6 +196,21 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
             item.end = max(item.end, max(child.end for child in _walk(item.children)))
         item.excluded = [span for span in item.excluded if span[1] <= item.end]
     return list(_walk(roots))
+
+
+_RUN_IN_GROUP = re.compile(r"^[A-Z][^.;:]{0,50}:$")  # "Group 2:", "Medical conditions:"
+
+
+def _group_title(lines: list[Line], k: int) -> bool:
+    """A sub-heading inside a list: a short unnumbered title ("Medical Conditions", or "Group 2:" with a colon)
+    after an item that ended its sentence. Relies on: a lead-in of a criterion's own sub-items follows words of
+    that criterion that have not ended a sentence ("... any of the following:")."""
+    if looks_like_subheading(lines, k):
+        return True
+    text = lines[k].text.strip()
+    return bool(_RUN_IN_GROUP.match(text)) and len(text.split()) <= 6 and previous_text(lines, k).endswith(
+        (".", ";", ")")
+    )
 
 
 def _place_sub(marker: Marker, chain: list[Item]) -> Placement | None:

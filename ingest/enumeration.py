@@ -32,7 +32,7 @@ _MARKER = re.compile(
     rf"""^(?:
       \[(?P<bracket>\d{{1,3}})(?P<bracket_sub>[a-z])?\]
      |\((?P<paren>\d{{1,3}}|[A-Za-z]|[ivxIVX]{{2,5}})\)(?=\s)
-     |(?P<code>(?:IN|EX|IC|EC|I|E)-?\d{{1,3}}[a-z]?)(?:[.:)]|(?=\s))
+     |(?P<code>(?:IN|EX|IC|EC|I|E)(?:-?\d{{1,3}}|[ ]\d{{2}})[a-z]?)(?:[.:)]|(?=\s))
      |(?P<num>\d{{1,3}})(?P<num_sub>[a-z])?(?P<num_frame>[.)])(?=\s|$)
      |(?P<num2>\d{{1,3}})(?P<num2_sub>[a-z])(?=\s)
      |(?P<bare>\d{{1,3}})(?=[ ]+[A-Za-z(“"])

@@ -157,7 +157,7 @@ def looks_like_subheading(lines: list[Line], i: int) -> bool:
 
 def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
     """Sections that hold criteria, each with its body lines, in document order."""
-    from ingest.criteria import starts_item  # local import: criteria builds on sections
+    from ingest.criteria import continues_list, starts_item  # local import: criteria builds on sections
 
     starts: list[tuple[CriterionKind | None, Heading]] = []
     # A rule section's numbered sub-sections ("6 Dose Modification" > "6.2 Kidney Function") share its kind.
@@ -169,6 +169,9 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
             inherited = None
             continue
         heading = numbered_heading(line)
+        if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
+                continues_list(lines[starts[-1][1].line.index + 1 : line.index], line, starts[-1][1].number):
+            continue  # "4. History of ..." is the list's next item, not a chapter ending the criteria
         if heading:
             depth = heading.depth
             if inherited and depth <= inherited[1]:
