@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from collections.abc import Callable
 
-from ingest.enumeration import Level, Marker, Placement, place, read_marker, style_of
+from ingest.enumeration import STAND_IN_GLYPHS, Level, Marker, Placement, place, read_marker, style_of
 from ingest.lines import Line, previous_text
 from ingest.sections import looks_like_subheading
 
@@ -52,8 +52,8 @@ def starts_item(text: str) -> bool:
     A bare number counts only before a capitalised word ("1 Capable of ..."), so "3 groups of 50" does not.
     """
     marker = read_marker(text)
-    if marker is None:
-        return False
+    if marker is None or marker.frame in STAND_IN_GLYPHS:
+        return False  # a stand-in "x" is a bullet only inside an open bullet list
     return not marker.bare or text[marker.length : marker.length + 1].isupper()
 
 

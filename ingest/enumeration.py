@@ -6,7 +6,7 @@ consent" followed by "2 Aged 18 or over" is. So a marker is read in two steps:
 1. `read_marker(text)` reads what the start of a line *could* be: a number in a frame (`1.` `1)` `(1)` `[1]` or
    bare `1`), a number with a letter (`3a`), a letter (`a.` `(b)` `C)`), a roman numeral (`iv.` `(ii)`), a code
    (`E7`, `IN-3`) or a bullet of any glyph (including Symbol-font private-use glyphs and the `!` some text layers
-   put for •). A single `i`, `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman numeral: both readings
+   put for •; an `x` standing in for a Wingdings bullet counts only inside an open bullet list). A single `i`, `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman numeral: both readings
    are kept.
 2. `place(marker, open_levels, confirms)` decides, from the levels already open, whether the marker continues one
    of them (the next number in its style), opens a new level under the current item (the first number of a new
@@ -41,6 +41,7 @@ _MARKER = re.compile(
      |(?P<private>[\ue000-\uf8ff])(?=\s|[A-Z(])
      |(?P<bang>!)(?=[ ]+[A-Za-z(])
      |(?P<o_bullet>o)(?=[ ]+[A-Za-z])
+     |(?P<x_bullet>x)(?=[ ]+(?:[A-Z][a-z]|A[ ]))
     )[ ]?""",
     re.VERBOSE,
 )
@@ -136,7 +137,7 @@ def read_marker(text: str) -> Marker | None:
         if readings is None:
             return None
         return Marker(match["alpha"], readings[0], match["alpha_frame"], readings[1], readings[2], length)
-    glyph = match["bullet"] or match["private"] or match["bang"] or match["o_bullet"]
+    glyph = match["bullet"] or match["private"] or match["bang"] or match["o_bullet"] or match["x_bullet"]
     return Marker(glyph, "bullet", glyph, None, length=length)
 
 
@@ -161,6 +162,11 @@ class Placement:
     problem: str | None = None
 
 
+# Letters a text layer puts where a Wingdings bullet was; one stands in for the bullet of an open bullet list (the
+# other items of that list kept their glyph) and is never a bullet on its own ("x ULN" is a multiplication).
+STAND_IN_GLYPHS = ("x",)
+
+
 def _first_ordinal(ordinal: int | None) -> bool:
     return ordinal is None or ordinal == 1
 
@@ -177,6 +183,9 @@ def place(
     bare number of its sequence further down, where it does not simply continue an open level.
     """
     readings = marker.readings()
+    if marker.family == "bullet" and marker.frame in STAND_IN_GLYPHS:
+        depth = next((d for d in range(len(levels) - 1, -1, -1) if levels[d].style.startswith("bullet")), None)
+        return None if depth is None else Placement("bullet", levels[depth].style, None, depth)
     # 1. The exact continuation of an open level.
     for family, ordinal in readings:
         style = style_of(family, marker.frame)
@@ -223,4 +232,4 @@ def place(
     return None
 
 
-__all__ = ["Level", "Marker", "Placement", "place", "read_marker", "roman_value", "style_of"]
+__all__ = ["STAND_IN_GLYPHS", "Level", "Marker", "Placement", "place", "read_marker", "roman_value", "style_of"]

@@ -139,6 +139,11 @@ def test_bullets_of_any_glyph_get_positions_marked_as_assigned():
                        f"{glyph} Non-smokers\n")
         assert [i.label for i in items] == ["•1", "•2", "•3"]
         assert all(i.assigned for i in items)
+    # An "x" a text layer left for one Wingdings bullet continues the open bullet list; elsewhere it is text.
+    stand_in = _items("• Adults.\nx A parent has consented.\n• Non-smokers, with ALT below 3\nx ULN at screening.\n")
+    assert [i.label for i in stand_in] == ["•1", "•2", "•3"]
+    assert stand_in[2].lines[-1].text == "x ULN at screening."
+    assert [i.label for i in _items("1. Adults.\nx A parent has consented.\n")] == ["1"]
     # A second glyph under a bullet is a level below it.
     nested = _items("\uf0d2 Adults with one of:\n- asthma\n- bronchitis\n\uf0d2 Non-smokers\n")
     assert [i.label for i in nested] == ["•1", "•1•1", "•1•2", "•2"]
@@ -241,3 +246,10 @@ def test_markers_read_as_printed(line, printed, family):
 @pytest.mark.parametrize("line", ["1.5 x ULN or more", "Page 12", "ALT at most 3 times", "(see Table 2)"])
 def test_text_is_not_a_marker(line):
     assert read_marker(line) is None
+
+
+def test_numbering_problems_reach_the_protocol():
+    text = "5.1 Inclusion Criteria\n1. Adults.\n2. Consent.\n4. Non-smokers.\n5.2 Exclusion Criteria\n1. Pregnancy.\n"
+    protocol = _protocol(text)
+    assert _top(protocol) == ["1", "2", "4"]
+    assert [p for p in protocol.problems if "numbering" in p] == ["inclusion numbering jumps 2 -> 4 (page 1)"]
