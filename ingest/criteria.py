@@ -57,30 +57,42 @@ def starts_item(text: str) -> bool:
     return not marker.bare or text[marker.length : marker.length + 1].isupper()
 
 
-def continues_list(body: list[Line], line: Line, section_number: str | None) -> bool:
-    """Whether `line`, which also reads as a numbered heading ("2. Positive for", "1. Target Population"), is the
-    next item of the list in `body` (the criteria section's lines so far).
+def continues_list(lines: list[Line], body_start: int, index: int, section_number: str | None) -> bool:
+    """Whether `lines[index]`, which also reads as a numbered heading ("2. Positive for", "1. Target Population"),
+    is the next item of the list in the criteria section whose body starts at `lines[body_start]`.
 
     Relies on: the list's items so far carry the same number style (digits and frame) and the line's number is
-    the next one. Not taken for the list: an UPPER CASE title, and the number that follows the criteria
-    section's own chapter ("5 Study Design" after "4.2 Exclusion criteria"), which reads as the next chapter.
-    A "1" is taken only as the first line of the section.
+    the next one; a "1" counts only as the section's first line. An UPPER CASE title is a chapter. The number
+    after the section's own chapter ("5 ..." under "4.2 Exclusion criteria") counts only when the list goes on
+    after it (a "6" of the same style follows before any decimal heading "5.1").
     """
+    line = lines[index]
     marker = read_marker(line.text)
     if marker is None or marker.family != "num" or marker.ordinal is None:
         return False
-    title = line.text[marker.length :].strip()
-    if title.isupper():
+    if line.text[marker.length :].strip().isupper():
+        return False
+    body = lines[body_start:index]
+    previous = next(
+        (seen for ln in reversed(body) if (seen := read_marker(ln.text)) is not None
+         and seen.family == "num" and seen.frame == marker.frame),
+        None,
+    )
+    if previous is None:
+        # The list's first item: "1" before any text of the section ("1. Target Population" under "3.1 ...").
+        return marker.ordinal == 1 and not any(ln.text.strip() for ln in body)
+    if previous.ordinal != marker.ordinal - 1:
         return False
     chapter = section_number.split(".")[0] if section_number else None
     if chapter and chapter.isdigit() and marker.ordinal == int(chapter) + 1:
+        for later in lines[index + 1 : index + 1 + _CONFIRM_WINDOW]:
+            if re.match(rf"{marker.ordinal}\.\d", later.text):
+                return False  # "5.1 ..." follows: "5" opened a chapter
+            seen = read_marker(later.text)
+            if seen is not None and seen.family == "num" and seen.frame == marker.frame:
+                return seen.ordinal == marker.ordinal + 1
         return False
-    for previous in reversed(body):
-        seen = read_marker(previous.text)
-        if seen is not None and seen.family == "num" and seen.frame == marker.frame:
-            return seen.ordinal == marker.ordinal - 1
-    # The list's first item: "1" before any text of the section ("1. Target Population" under "3.1 Inclusion").
-    return marker.ordinal == 1 and not any(previous.text.strip() for previous in body)
+    return True
 
 
 def _levels(chain: list[Item]) -> list[Level]:

@@ -170,7 +170,7 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
             continue
         heading = numbered_heading(line)
         if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
-                continues_list(lines[starts[-1][1].line.index + 1 : line.index], line, starts[-1][1].number):
+                continues_list(lines, starts[-1][1].line.index + 1, line.index, starts[-1][1].number):
             continue  # "4. History of ..." is the list's next item, not a chapter ending the criteria
         if heading:
             depth = heading.depth

@@ -253,3 +253,15 @@ def test_numbering_problems_reach_the_protocol():
     protocol = _protocol(text)
     assert _top(protocol) == ["1", "2", "4"]
     assert [p for p in protocol.problems if "numbering" in p] == ["inclusion numbering jumps 2 -> 4 (page 1)"]
+
+
+def test_title_case_items_are_items_even_past_the_chapter_number_but_the_next_chapter_ends_the_list():
+    titles = ["Adequate Organ Function", "Signed Informed Consent", "Negative Pregnancy Test", "Stable Disease"]
+    items = [f"{n}. {titles[n % 4]}" for n in range(1, 13)]
+    text = "\n".join(["5 STUDY POPULATION", "5.1 Inclusion Criteria", *items, "5.2 Exclusion Criteria",
+                      "1. Pregnancy.", "2. Active Infection", "3. Known Allergy", "6 Study Treatment",
+                      "6.1 Dosing", "Tablets are taken daily."])
+    protocol = _protocol(text)
+    assert _top(protocol) == [str(n) for n in range(1, 13)]
+    assert _top(protocol, CriterionKind.EXCLUSION) == ["1", "2", "3"]
+    assert not any("Tablets" in c.text or "Study Treatment" in c.text for c in protocol.criteria)
