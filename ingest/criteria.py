@@ -95,6 +95,26 @@ def continues_list(lines: list[Line], body_start: int, index: int, section_numbe
     return True
 
 
+def list_goes_on(lines: list[Line], k: int) -> bool:
+    """Whether the numbered list above `lines[k]` goes on after it: the next marker of the list's style (that of
+    the first numbered item in `lines`) carries the next number. A title-like line there ("PFIZER
+    CONFIDENTIAL", a sentence broken mid-word such as "Note: Rounding to the cl") is inside the list, not the
+    end of the section.
+
+    Relies on: numbered items step by one; bullets carry no number, so a bullet list never counts as going on.
+    """
+    first = next((m for ln in lines[:k] if (m := read_marker(ln.text)) is not None and m.ordinal is not None
+                  and m.family != "num_sub" and not m.bare), None)
+    if first is None:
+        return False
+    last = next(m for ln in reversed(lines[:k]) if (m := read_marker(ln.text)) is not None and m.style == first.style)
+    for later in lines[k + 1 : k + 1 + _CONFIRM_WINDOW]:
+        seen = read_marker(later.text)
+        if seen is not None and seen.style == first.style:
+            return last.ordinal is not None and seen.ordinal == last.ordinal + 1
+    return False
+
+
 def _levels(chain: list[Item]) -> list[Level]:
     return [Level(item.style, item.number, item.printed or item.label) for item in chain]
 

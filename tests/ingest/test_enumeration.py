@@ -265,3 +265,14 @@ def test_title_case_items_are_items_even_past_the_chapter_number_but_the_next_ch
     assert _top(protocol) == [str(n) for n in range(1, 13)]
     assert _top(protocol, CriterionKind.EXCLUSION) == ["1", "2", "3"]
     assert not any("Tablets" in c.text or "Study Treatment" in c.text for c in protocol.criteria)
+
+
+def test_a_title_like_line_inside_the_list_does_not_end_it_when_the_numbering_goes_on():
+    text = "\n".join([
+        "4.1 Inclusion Criteria", "1. Adults.", "2. Infants born at term.", "Note: Rounding to the cl",
+        "osest week is allowed.", "ACME CONFIDENTIAL", "3. Signed consent.", "4. Weight over 3 kg.",
+        "Rationale for the Criteria", "These criteria keep infants safe.", "4.2 Exclusion Criteria", "1. Allergy.",
+    ])
+    protocol = _protocol(text)
+    assert _top(protocol) == ["1", "2", "3", "4"]
+    assert not any("keep infants safe" in c.text for c in protocol.criteria)
