@@ -101,8 +101,14 @@ def list_goes_on(lines: list[Line], k: int) -> bool:
     CONFIDENTIAL", a sentence broken mid-word such as "Note: Rounding to the cl") is inside the list, not the
     end of the section.
 
-    Relies on: numbered items step by one; bullets carry no number, so a bullet list never counts as going on.
+    A title-like line whose next line starts in lower case is a sentence broken across lines ("Patients who
+    were being tre" / "ated with ..."): the item goes on through it, whatever the list's style.
+
+    Relies on: numbered items step by one; a bullet list, with no numbers, goes on only through a broken sentence.
     """
+    following = next((ln.text.strip() for ln in lines[k + 1 :] if ln.text.strip()), "")
+    if following[:1].islower():
+        return True
     first = next((m for ln in lines[:k] if (m := read_marker(ln.text)) is not None and m.ordinal is not None
                   and m.family != "num_sub" and not m.bare), None)
     if first is None:

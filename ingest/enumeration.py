@@ -178,9 +178,10 @@ def place(
 
     Preference, for every reading of the marker: the next ordinal of an open level of its style (deepest first);
     then a new level under the current item starting at 1 / a / i / a bullet (or, with nothing open, the top
-    level starting anywhere: numbering may continue from inclusion into exclusion); then a restart, repeat or
-    jump of an open level, said as a problem. A bare number needs `confirms(style, next_ordinal)`: the next
-    bare number of its sequence further down, where it does not simply continue an open level.
+    level starting anywhere the next number confirms: numbering may continue from inclusion into exclusion);
+    then a restart, repeat or jump of an open level, said as a problem. A bare number needs
+    `confirms(style, next_ordinal)`: the next bare number of its sequence further down, where it does not simply
+    continue an open level.
     """
     readings = marker.readings()
     if marker.family == "bullet" and marker.frame in STAND_IN_GLYPHS:
@@ -204,7 +205,9 @@ def place(
         if style in open_styles:
             continue
         if not levels or _first_ordinal(ordinal):
-            if marker.bare and not confirms(style, (ordinal or 0) + 1):
+            # A list may start past 1 (numbering continued from inclusion into exclusion), but then its next
+            # number must follow: a lone "54." is a wrapped sentence ("... on month\n54. The ..."), not a list.
+            if (marker.bare or not _first_ordinal(ordinal)) and not confirms(style, (ordinal or 0) + 1):
                 continue
             return Placement(family, style, ordinal, len(levels))
     # 3. An open level whose sequence breaks: restart, repeat, jump. Said, never silent; bare numbers are text.

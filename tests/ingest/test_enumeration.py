@@ -276,3 +276,19 @@ def test_a_title_like_line_inside_the_list_does_not_end_it_when_the_numbering_go
     protocol = _protocol(text)
     assert _top(protocol) == ["1", "2", "3", "4"]
     assert not any("keep infants safe" in c.text for c in protocol.criteria)
+
+
+def test_a_bullet_item_broken_mid_word_is_not_taken_for_a_sub_heading():
+    text = "\n".join([
+        "4.1 Inclusion Criteria", "• Adults.", "• Receiving the drug alone.", "Patients who were being tre",
+        "ated with a combination are eligible.", "• Signed consent.", "4.2 Exclusion Criteria", "• Allergy.",
+    ])
+    protocol = _protocol(text)
+    assert _top(protocol) == ["•1", "•2", "•3"]
+    assert "ated with a combination" in protocol.criteria[1].text
+
+
+def test_a_lone_number_past_one_does_not_open_a_list():
+    items = _items("The last scan is done on month\n54. The follow-up is yearly until month 60.\n")
+    assert items == []
+    assert [i.label for i in _items("9. Pregnant.\n10. Breastfeeding.\n")] == ["9", "10"]
