@@ -187,7 +187,11 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
             if after_title and placement is not None and placement.depth == len(chain):
                 # After a group title a new style does not nest under the item above the title: a new list.
                 placement = place(marker, [], confirms(k))
-            if placement is None and not marker.bare and stack and marker.family != "bullet":
+            # Said only where the line reads like an item that starts a sentence; a wrapped "(month\n6) of the
+            # study" or "x ULN" is ordinary text.
+            if placement is None and not marker.bare and stack and marker.family != "bullet" and \
+                    text[marker.length : marker.length + 1].isupper() and \
+                    previous_text(lines, k).endswith((".", ";", ":")):
                 stack[-1].problems.append(
                     f"line {text[:40]!r} (page {line.page}) reads like item {marker.printed} but continues no list; "
                     f"kept as text of {stack[-1].label}"

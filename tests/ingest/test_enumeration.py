@@ -199,10 +199,14 @@ def test_jumps_repeats_and_restarts_are_said_and_nothing_is_dropped():
 
 
 def test_a_marker_that_continues_no_list_stays_as_text_with_a_problem():
-    items = _items("1. Adequate function, as in:\n(a) kidney\n(b) liver\n7) see the table below.\n2. Done.\n")
+    items = _items("1. Adequate function, as in:\n(a) kidney.\n(b) liver.\n7) See the table below.\n2. Done.\n")
     assert [i.label for i in items] == ["1", "1(a)", "1(b)", "2"]
     liver = items[2]
+    assert "7) See the table below." in [line.text for line in liver.lines]
     assert any("7" in p and "continues no list" in p for p in liver.problems)
+    # A number that a line wrap put at the start of a line is plain text, not worth a problem.
+    wrapped = _items("1. Enrolled up to 10 months after Visit 5 (month\n6) of the core study.\n2. Done.\n")
+    assert [i.label for i in wrapped] == ["1", "2"] and not any(i.problems for i in wrapped)
 
 
 def test_criteria_split_across_pages_join_and_leave_page_furniture_out():
