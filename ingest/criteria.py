@@ -298,7 +298,8 @@ def page_furniture(lines: list[Line]) -> set[int]:
         text = line.text.strip()
         key = _furniture_key(text)
         letters = sum(ch.isalpha() for ch in key)
-        if _PAGE_NUMBER.match(text) or (len(keys[key]) >= 2 and letters >= 3 and not starts_item(text)):
+        # Six letters at least: a recurring "AND" / "OR" between criteria is the list's own word, not a header.
+        if _PAGE_NUMBER.match(text) or (len(keys[key]) >= 2 and letters >= 6 and not starts_item(text)):
             found.add(line.index)
     return found
 
