@@ -3,11 +3,16 @@
 Markers ("1." "1)" "(1)" "[1]", bare "1" in sequence, "1a", "[3a]", "(a)" "a)" "A.", "(iv)" "i.", "E7" "IN-3",
 bullets of any glyph) and their sequence are read by ingest.enumeration: the first style met is the top level; a
 new style starting its sequence opens a sub-level under the current item; the next ordinal of an open style is a
-sibling there (deeper levels close); restarts, repeats and jumps are kept and said in `Item.problems`. Unlabelled lines
-continue the current item, so wrapped lines and page breaks are joined. A short unnumbered line that groups the
-next items ("Medical Conditions") closes the current item without joining it. A lead-in that ends with ":" just
-before a new top-level item ("In addition, the following is considered a criterion for ... research:") is not
-part of the item before it. Sections without any label are split into paragraphs labelled p1, p2, ...
+sibling there (deeper levels close); restarts, repeats and jumps are kept and said in `Item.problems`.
+Unlabelled lines continue the current item, so wrapped lines and page breaks are joined. A short unnumbered line
+that groups the next items ("Medical Conditions", "Group 2:") closes the current item without joining it. A
+lead-in that ends with ":" just before a new top-level item ("In addition, the following is considered a
+criterion for ... research:") is not part of the item before it. Unnumbered bullets get positions (•1, •2, ...)
+flagged `Item.assigned`. Sections without any label are split into paragraphs labelled p1, p2, ...
+
+Citations stay verbatim: an item is one span [start, end) of the protocol text. A running header, footer or
+stamp left at a page break inside a criterion is kept out of `Item.lines` and its span listed in
+`Item.excluded`; one after the criterion's last line ends the criterion before it.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def test_two_hundred_numbered_items_over_many_pages_with_running_headers():
     assert _top(protocol) == [str(n) for n in range(1, 201)]
     assert _top(protocol, CriterionKind.EXCLUSION) == ["1", "2"]
     by_label = {c.label: c for c in protocol.criteria if c.kind == CriterionKind.INCLUSION}
-    assert by_label["137"].text.startswith("137. The participant") and by_label["137"].text.endswith(f"(requirement {_spelled(137)}).")
+    assert by_label["137"].text.startswith("137. The participant")
+    assert by_label["137"].text.endswith(f"(requirement {_spelled(137)}).")
     _assert_verbatim(protocol)
 
 
@@ -140,7 +141,8 @@ def test_bullets_of_any_glyph_get_positions_marked_as_assigned():
         assert [i.label for i in items] == ["•1", "•2", "•3"]
         assert all(i.assigned for i in items)
     # An "x" a text layer left for one Wingdings bullet continues the open bullet list; elsewhere it is text.
-    stand_in = _items("• Adults.\nx A parent has consented.\n• Non-smokers, with ALT below 3\nx ULN at screening.\n")
+    stand_in = _items("• Adults.\nx A parent has consented.\n• Non-smokers, with ALT below 3\n"
+                      "x ULN at screening.\n")
     assert [i.label for i in stand_in] == ["•1", "•2", "•3"]
     assert stand_in[2].lines[-1].text == "x ULN at screening."
     assert [i.label for i in _items("1. Adults.\nx A parent has consented.\n")] == ["1"]
