@@ -55,7 +55,9 @@ def parse_protocol(
     if lab_manual is None:
         return protocol
     manual = read_lab_manual(Path(lab_manual))
-    return protocol.model_copy(update={"reference_ranges": manual.ranges, "problems": manual.problems})
+    return protocol.model_copy(
+        update={"reference_ranges": manual.ranges, "problems": [*protocol.problems, *manual.problems]}
+    )
 
 
 def protocol_from_document(
@@ -93,6 +95,7 @@ def protocol_from_document(
     sections.sort(key=lambda s: s.char_start)
 
     criteria: list[Criterion] = []
+    problems: list[str] = []
     seen_ids: set[str] = set()
     for found in criteria_sections:
         items = split_items(found.lines, found.first_body_offset)
@@ -100,6 +103,7 @@ def protocol_from_document(
             items = split_paragraphs(found.lines, found.first_body_offset)
         for item in items:
             criteria.append(_criterion(item, found, full_text, protocol_id, version, seen_ids))
+            problems.extend(f"{found.kind.value} {problem}" for problem in item.problems)
     criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
     return Protocol(
         protocol_id=protocol_id,
@@ -111,6 +115,7 @@ def protocol_from_document(
         pages=pages,
         sections=sections,
         criteria=criteria,
+        problems=problems,
     )
 
 

@@ -157,7 +157,7 @@ def looks_like_subheading(lines: list[Line], i: int) -> bool:
 
 def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
     """Sections that hold criteria, each with its body lines, in document order."""
-    from ingest.criteria import starts_item  # local import: criteria builds on sections
+    from ingest.criteria import continues_list, list_goes_on, starts_item  # local import: criteria builds on sections
 
     starts: list[tuple[CriterionKind | None, Heading]] = []
     # A rule section's numbered sub-sections ("6 Dose Modification" > "6.2 Kidney Function") share its kind.
@@ -169,6 +169,9 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
             inherited = None
             continue
         heading = numbered_heading(line)
+        if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
+                continues_list(lines, starts[-1][1].line.index + 1, line.index, starts[-1][1].number):
+            continue  # "4. History of ..." is the list's next item, not a chapter ending the criteria
         if heading:
             depth = heading.depth
             if inherited and depth <= inherited[1]:
@@ -209,7 +212,7 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
                 continue
             if seen_item and looks_like_subheading(body, k):
                 nxt = next((b for b in body[k + 1 :] if b.text.strip()), None)
-                if nxt is None or not starts_item(nxt.text):
+                if (nxt is None or not starts_item(nxt.text)) and not list_goes_on(body, k):
                     cut = k
                     break
         sections.append(CriteriaSection(kind, heading, body[:cut], heading.body_start))
