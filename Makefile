@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lock locks-match-sources install run test test-llm bench eval demo protocols-pdf llm-env browser clean
+.PHONY: lock locks-match-sources install run test test-llm bench eval demo protocols-pdf llm-env browser postgres clean
 
 # Every package of both venvs comes from a hash-checked lock (requirements/*.lock, `make lock` regenerates them).
 # torch is the CPU wheel on disk (pip's find-links): the lock carries its sha256 as torch==2.13.0+cpu.
@@ -56,7 +56,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install llm-env browser
+## Debian PostgreSQL for the audit-store tests (the tests start and stop their own server on 127.0.0.1).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+test: install llm-env browser postgres
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=300
 	$(VENV)/bin/trialguard eval --fast --out eval/reports/latest
 

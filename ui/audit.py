@@ -1,9 +1,9 @@
 """The append-only feedback and audit store: every reviewer action is a new record, nothing is edited in place.
 
 SQLite in the data dir by default (WAL, busy timeout, retries, so eight concurrent writers lose nothing);
-any SQLAlchemy URL through TRIALGUARD_DB_URL. On SQLite, triggers refuse UPDATE and DELETE at the database
-level; on other databases the store offers no update or delete API and the operator should revoke UPDATE and
-DELETE on the table from the application's role (see the README, "Access").
+PostgreSQL for a team (TRIALGUARD_DB_URL=postgresql+psycopg://...). On both, triggers refuse UPDATE and DELETE
+(and TRUNCATE on PostgreSQL) at the database level; on PostgreSQL the owner creates the schema and the app's role
+gets only `app_role_grants`. Other databases get no such enforcement: the store offers no update or delete API.
 
 Every record is sealed into a hash chain (ui/audit_chain.py), so an edit that gets past the database (a REPLACE, a
 dropped trigger, the file edited) is still found by `verify_chain`.
@@ -190,6 +190,33 @@ _SQLITE_APPEND_ONLY = {
        BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: DELETE refused'); END""",
 }
 
+# PostgreSQL: the same refusal by triggers (TRUNCATE too), made by the owner role; the app's role is granted only
+# what `app_role_grants` lists, so it can neither edit rows nor drop the triggers. Order matters: function first.
+_POSTGRES_APPEND_ONLY = {
+    "audit_records_append_only_fn": """CREATE OR REPLACE FUNCTION audit_records_append_only() RETURNS trigger
+       LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_records is append-only: % refused', TG_OP; END $$""",
+    "audit_records_no_update": """CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+       FOR EACH ROW EXECUTE FUNCTION audit_records_append_only()""",
+    "audit_records_no_delete": """CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+       FOR EACH ROW EXECUTE FUNCTION audit_records_append_only()""",
+    "audit_records_no_truncate": """CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only()""",
+}
+
+
+def app_role_grants(role: str) -> list[str]:
+    """What the owner of a PostgreSQL audit store runs so that the app's role can append and read, and nothing
+    more: no UPDATE, DELETE or TRUNCATE of records, no DDL (so no dropped trigger). The head row is the writers'
+    lock (see audit_chain_head) and holds no audit data."""
+    if not role.replace("_", "").isalnum():
+        raise ConfigError(f"role name {role!r}: letters, digits and _ only")
+    return [
+        f"REVOKE ALL ON audit_records, audit_chain_head FROM {role}",
+        f"GRANT SELECT, INSERT ON audit_records TO {role}",
+        f"GRANT SELECT, UPDATE ON audit_chain_head TO {role}",
+    ]
+
+
 _BUSY_TIMEOUT_MS = 30_000
 _WRITE_RETRIES = 12
 
@@ -206,6 +233,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone; we only write UTC
+
+
 class AuditStore:
     """Append and read audit records. There is deliberately no update or delete method."""
 
@@ -214,6 +245,7 @@ class AuditStore:
             raise ConfigError(f"TRIALGUARD_DB_URL must be a SQLAlchemy URL such as sqlite:///path.db, got {url!r}")
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgresql")
         connect_args: dict[str, Any] = {}
         if self.is_sqlite:
             connect_args = {"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
@@ -250,14 +282,26 @@ class AuditStore:
         with self.engine.begin() as conn:
             if conn.execute(select(audit_chain_head.c.id)).first() is None:
                 conn.execute(insert(audit_chain_head).values(id=1, writes=0))
+        triggers = _SQLITE_APPEND_ONLY if self.is_sqlite else _POSTGRES_APPEND_ONLY if self.is_postgres else {}
+        with self.engine.begin() as conn:
+            present = self._trigger_names(conn)
+            has_records = conn.execute(select(audit_records.c.id).limit(1)).first() is not None
+            for name, ddl in triggers.items():
+                if name in present:
+                    continue
+                if has_records:  # made with records already in: it was dropped
+                    self.tamper_signs.append(f"trigger {name} was missing when the store was opened (re-created)")
+                conn.execute(text(ddl))
+
+    def _trigger_names(self, conn) -> set[str]:
         if self.is_sqlite:
-            with self.engine.begin() as conn:
-                present = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
-                has_records = conn.execute(select(audit_records.c.id).limit(1)).first() is not None
-                for name, ddl in _SQLITE_APPEND_ONLY.items():
-                    if name not in present and has_records:  # made with records already in: it was dropped
-                        self.tamper_signs.append(f"trigger {name} was missing when the store was opened (re-created)")
-                    conn.execute(text(ddl))
+            return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        if self.is_postgres:
+            return set(conn.execute(text(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_records'::regclass AND NOT tgisinternal"
+            )).scalars()) | ({"audit_records_append_only_fn"} if conn.execute(text(
+                "SELECT 1 FROM pg_proc WHERE proname = 'audit_records_append_only'")).first() else set())
+        return set()
 
     def _add_new_columns(self) -> None:
         """A store made by an older TrialGuard lacks the columns added since; adding one rewrites no record (those
@@ -320,16 +364,21 @@ class AuditStore:
                 # the write lock first, then the true last record: no other writer can slip in between
                 conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1)
                              .values(writes=audit_chain_head.c.writes + 1))
-                last = conn.execute(select(audit_records.c.id, audit_records.c.record_hash)
+                last = conn.execute(select(audit_records.c.id, audit_records.c.record_hash, audit_records.c.created_at)
                                     .order_by(audit_records.c.id.desc()).limit(1)).first()
-                sealed = {**row, "id": (last.id if last else 0) + 1}
+                # stamped under the lock, so the trail's times never run backwards (a back-dated record is a sign
+                # of tampering); a system clock stepped back is held at the last record's time
+                created = _now()
+                if last is not None and last.created_at is not None:
+                    created = max(created, _aware(last.created_at))
+                sealed = {**row, "id": (last.id if last else 0) + 1, "created_at": created}
                 sealed["prev_hash"] = (last.record_hash if last else None) or GENESIS
                 sealed["record_hash"] = record_hash(sealed["prev_hash"], sealed)
                 conn.execute(insert(audit_records).values(**sealed))
-                return sealed["id"]
+                return sealed["id"], created
 
-        new_id = self._retry_write(_write)
-        return record.model_copy(update={"id": new_id})
+        new_id, created = self._retry_write(_write)
+        return record.model_copy(update={"id": new_id, "created_at": created})
 
     def submit(
         self,

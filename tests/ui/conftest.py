@@ -149,3 +149,35 @@ def ask(app_env):
         return build_assessor(Settings()).ask(question, protocol_id)
 
     return _ask
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (tests/ui/postgres_server.py)."""
+    import tempfile
+
+    from postgres_server import PostgresServer
+
+    server = PostgresServer(__import__("pathlib").Path(tempfile.mkdtemp(prefix="tg-pg-"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_store(postgres, request):
+    """A fresh database whose schema the owner made; the store opened as the app's role with only its grants."""
+    import re
+
+    from sqlalchemy import text
+
+    from postgres_server import APP
+    from ui.audit import AuditStore, app_role_grants
+
+    name = "tg_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + __import__("uuid").uuid4().hex[:8]
+    postgres.new_database(name)
+    owner = AuditStore(postgres.url(database=name))
+    with owner.engine.begin() as conn:
+        for statement in app_role_grants(APP):
+            conn.execute(text(statement))
+    owner.engine.dispose()
+    return AuditStore(postgres.url(role=APP, database=name))

@@ -98,6 +98,8 @@ def test_eight_concurrent_writers_threads_and_processes_lose_nothing(tmp_path):
     expected = {f"{kind}{i}#{n}" for kind in ("proc", "thread") for i in range(4) for n in range(WRITES_PER_WRITER)}
     assert written == expected
     assert len({r.id for r in records}) == len(records)
+    report = AuditStore(url).verify_chain()
+    assert report.intact and report.sealed == 8 * WRITES_PER_WRITER, report.problems
 
 
 def test_bad_db_url_is_a_config_error():

@@ -27,4 +27,12 @@ def register(app: typer.Typer) -> None:
         if not report.intact or store.unreadable:
             raise typer.Exit(NOT_INTACT)
 
+    @audit.command("grants")
+    def grants(role: str = typer.Argument(..., help="the PostgreSQL role the app connects as")) -> None:
+        """The SQL a PostgreSQL store's owner runs so the app's role can append and read, and nothing more."""
+        from ui.audit import app_role_grants
+
+        for statement in app_role_grants(role):
+            typer.echo(statement + ";")
+
     app.add_typer(audit, name="audit")
