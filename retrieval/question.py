@@ -416,7 +416,8 @@ def _attach_qualifiers(observations: list[tuple[int, LabObservation]], qualifier
 
 def _name_before(work: str, last_end: int, start: int) -> str:
     """The words naming the value: back from it to a delimiter or the previous observation."""
-    span = work[last_end:start]
+    # "creatinine: 0.9", "AST = 30": a colon or equals sign right before the value joins name and value
+    span = re.sub(r"[:=]\s*$", " ", work[last_end:start])
     pieces = DELIMITER.split(span)
     words = pieces[-1].split() if pieces else []
     while words and words[0].lower().strip(".:=") in FILLER:
