@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import labs
+from ingest.patients.dates import DateError, checked, month_day
 from labs.errors import UnitError, UnknownAnalyteError
 from labs.observation import Demographics, LabObservation, Sex
 from retrieval.word_lists import load_word_lists
@@ -44,13 +45,11 @@ PATIENT = re.compile(
 )
 DATES = [
     (re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"), "ymd"),
-    # 25/03/2024, 03.25.2024: the order is read from the numbers; 10/03/2024 is ambiguous and refused (_numeric_date)
+    # 25/03/2024, 03.25.2024: the order is read from the numbers; 10/03/2024 is ambiguous and refused (month_day)
     (re.compile(r"(?<![\d/.])(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})\b"), "numeric"),
     (re.compile(rf"\b(?P<d>\d{{1,2}})[\s\-]?(?P<mon>{_MONTHS})\.?[\s\-,]*(?P<y>\d{{4}})\b", re.I), "dmy"),
     (re.compile(rf"\b(?P<mon>{_MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})\b", re.I), "mdy"),
 ]
-# Years a lab date of a trial can have; outside it a typo (3024, 1024), never a date to place a version by.
-YEAR_RANGE = (1900, 2100)
 DATE_LEAD = re.compile(r"\b(?:on|dated|date|drawn|collected)\s*:?\s*$", re.I)
 AGE = [
     re.compile(r"\b(?P<v>\d{1,3})\s*-?\s*(?:years?|yrs?|yo|y/o|y\.o\.|y)(?:[\s-]*old)?(?![a-z])", re.I),
@@ -166,43 +165,22 @@ def _patient(masked: _Text) -> str | None:
     return match.group("id")
 
 
-def _numeric_date(match: re.Match[str]) -> tuple[int, int]:
-    """(month, day) of a d/m/y or m/d/y date, decided by the numbers alone: a part above 12 is the day. Both 12 or
-    less and different (10/03/2024) is ambiguous and raises: the two readings are five months apart, enough to pick
-    the wrong protocol version, and nothing in one question says which convention the writer uses."""
-    a, b = int(match.group("a")), int(match.group("b"))
-    if a > 12 >= b:
-        return b, a
-    if b > 12 >= a or a == b:
-        return a, b
-    if a > 12 and b > 12:
-        raise ValueError(f"{match.group(0)!r} is not a valid date: neither part is a month")
-    raise ValueError(
-        f"{match.group(0)!r} is ambiguous: day {a} of month {b} or day {b} of month {a}; write it as "
-        f"YYYY-MM-DD (e.g. {match.group('y')}-{b:02d}-{a:02d}) or with the month's name"
-    )
-
-
 def _date(masked: _Text, problems: _Problems) -> dt.date | None:
     found: list[dt.date] = []
     for pattern, order in DATES:
         for match in list(pattern.finditer(masked.work)):
             try:
-                if order == "numeric":
-                    month, day = _numeric_date(match)
+                if order == "numeric":  # the numbers decide the order; 10/03/2024 is ambiguous and refused
+                    month, day = month_day(int(match.group("a")), int(match.group("b")), match.group(0))
                 else:
                     day = int(match.group("d"))
                     month = (
                         int(match.group("m")) if order == "ymd"
                         else dt.datetime.strptime(match.group("mon")[:3].title(), "%b").month
                     )
-                year = int(match.group("y"))
-                if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-                    raise ValueError(f"{match.group(0)!r}: year {year} is outside {YEAR_RANGE[0]}–{YEAR_RANGE[1]}")
-                found.append(dt.date(year, month, day))
-            except ValueError as exc:
-                reason = str(exc) if match.group(0) in str(exc) else f"{match.group(0)!r} is not a valid date"
-                problems.not_read(f"{reason}; the date was not used")
+                found.append(checked(int(match.group("y")), month, day, match.group(0)))
+            except DateError as exc:
+                problems.not_read(f"{exc}; the date was not used")
             lead = DATE_LEAD.search(masked.work[: match.start()])
             masked.take(lead.start() if lead else match.start(), match.end())
     distinct = sorted(set(found))

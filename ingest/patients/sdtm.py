@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from labs.errors import DocumentError
 from labs.observation import Demographics
 from ingest.patients.demographics import parse_sex
 from ingest.patients.models import RowError
-from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, pick, raw_columns
+from ingest.patients.normalize import RawRows, date_or_reason, parsed_unit, per_distinct, pick, raw_columns
 from ingest.patients.schema import read_text_table, require_columns
 
 LB_SCHEMA = ("USUBJID, LBTESTCD, and LBORRES+LBORRESU and/or LBSTRESN+LBSTRESU (required); LBTEST, LBORNRLO, "
@@ -122,9 +123,10 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
 
     pids, age_text, age_unit, sex_text, start_text = col("USUBJID"), col("AGE"), col("AGEU"), col("SEX"), col("RFSTDTC")
     ages = np.asarray(pd.to_numeric(frame["AGE"] if "AGE" in frame.columns else age_text, errors="coerce"), dtype=float)
-    starts = pd.to_datetime(pd.Series([t[:10] for t in start_text], dtype=object), format="%Y-%m-%d", errors="coerce")
-    start_dates = [None if pd.isna(d) else d.date() for d in starts]
+    starts = {t: date_or_reason(t) for t in set(start_text.tolist())}  # date, or the reason it cannot be read
     result: dict[str, Demographics] = {}
+    first_row: dict[str, int] = {}
+    conflicting: set[str] = set()
     warnings: list[RowError] = []
     for i in range(n):
         pid = pids[i]
@@ -140,12 +142,26 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
         if sex is not None:
             facts["sex"] = sex
         if start_text[i]:
-            if start_dates[i] is None:
+            start = starts[start_text[i]]
+            if not isinstance(start, dt.date):
                 warnings.append(RowError(file=path.name, row=i + 1, field="RFSTDTC", value=start_text[i], patient_id=pid,
-                                         severity="warning", reason=f"unreadable RFSTDTC {start_text[i]!r}: ignored"))
+                                         severity="warning", reason=f"RFSTDTC {start}: ignored"))
             else:
-                facts["reference_start"] = start_dates[i]
-        result[pid] = Demographics(**facts)
+                facts["reference_start"] = start
+        demographics = Demographics(**facts)
+        if pid in result:
+            # DM has one row per subject; a second one that disagrees leaves no ground to pick either
+            if result[pid] != demographics and pid not in conflicting:
+                conflicting.add(pid)
+                warnings.append(RowError(
+                    file=path.name, row=i + 1, field="USUBJID", value=pid, patient_id=pid, severity="warning",
+                    reason=f"duplicate USUBJID {pid!r} (rows {first_row[pid]} and {i + 1}) with different age, sex or "
+                           "reference start: neither used, so they are unknown for this subject"))
+            continue
+        result[pid] = demographics
+        first_row[pid] = i + 1
+    for pid in conflicting:
+        result[pid] = Demographics()
     return result, warnings
 
 
