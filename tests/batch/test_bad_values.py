@@ -168,3 +168,35 @@ def test_violates_from_the_exact_engine_is_never_turned_into_review(write_csv):
     result = screen(lab, _protocol())
     [finding] = [f for f in result.findings if f.patient_id == "N1"]
     assert finding.finding.verdict is Verdict.VIOLATES and result.patients["N1"] is OverallVerdict.DEVIATION
+
+
+MALFORMED = (
+    "patient_id,test,value,unit,uln,date\n"
+    "R1,AST,95,U/L,35,2023-05-10\n"  # 2.7 x ULN: a deviation, read
+    "R2,AST,20,U/L,35,2023-05-10,surplus\n"  # an extra field
+    'R3,AST,"20,U/L,35,2023-05-10\n'  # a quote never closed
+    "R4,AST,99,U/L,35,2023-05-10\n"  # swallowed by R3's quote in a plain reader: must still be read
+    "\n"
+    "R5,AST,99,U/L\n"  # missing uln and date
+    "R6,AST,99,U/L,35,2023-05-10,,\n"  # empty trailing cells, as spreadsheets save them: fine
+    'R7,"AST","99","U/L",35,2023-05-10\n'  # properly quoted fields
+)
+
+
+def test_malformed_lines_are_row_errors_and_the_rest_is_screened(write_csv):
+    lab = read_lab_file(write_csv(MALFORMED))
+    errors = {e.row: e for e in lab.errors}
+    assert errors[2].field == "row" and "extra field" in errors[2].reason and "surplus" in errors[2].value
+    assert "unclosed quote" in errors[3].reason
+    assert "missing uln, date" in errors[6].reason  # line 7 of the file: data row 6 (the blank line counts)
+    assert sorted(lab.table["patient_id"].astype(str)) == ["R1", "R4", "R6", "R7"]
+    assert lab.rows_in == 7 == lab.accounted()
+    result = screen(lab, _protocol())
+    assert {p for p, v in result.patients.items() if v is OverallVerdict.DEVIATION} == {"R1", "R4", "R6", "R7"}
+    assert result.accounted() == result.rows_in
+
+
+def test_well_formed_file_keeps_its_row_numbers(write_csv):
+    lab = read_lab_file(write_csv("patient_id,test,value,unit,date\nW1,AST,20,U/L,2023-05-10\n\n"
+                                  "W2,AST,bad,U/L,2023-05-10\n"))
+    assert [(e.row, e.patient_id) for e in lab.errors] == [(3, "W2")] and lab.rows_in == 2
