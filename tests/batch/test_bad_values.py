@@ -172,14 +172,14 @@ def test_violates_from_the_exact_engine_is_never_turned_into_review(write_csv):
 
 MALFORMED = (
     "patient_id,test,value,unit,uln,date\n"
-    "R1,AST,95,U/L,35,2023-05-10\n"  # 2.7 x ULN: a deviation, read
-    "R2,AST,20,U/L,35,2023-05-10,surplus\n"  # an extra field
-    'R3,AST,"20,U/L,35,2023-05-10\n'  # a quote never closed
-    "R4,AST,99,U/L,35,2023-05-10\n"  # swallowed by R3's quote in a plain reader: must still be read
+    "R1,ALT,95,U/L,35,2023-05-10\n"  # 2.7 x ULN: a deviation, read
+    "R2,ALT,20,U/L,35,2023-05-10,surplus\n"  # an extra field
+    'R3,ALT,"20,U/L,35,2023-05-10\n'  # a quote never closed
+    "R4,ALT,99,U/L,35,2023-05-10\n"  # swallowed by R3's quote in a plain reader: must still be read
     "\n"
-    "R5,AST,99,U/L\n"  # missing uln and date
-    "R6,AST,99,U/L,35,2023-05-10,,\n"  # empty trailing cells, as spreadsheets save them: fine
-    'R7,"AST","99","U/L",35,2023-05-10\n'  # properly quoted fields
+    "R5,ALT,99,U/L\n"  # missing uln and date
+    "R6,ALT,99,U/L,35,2023-05-10,,\n"  # empty trailing cells, as spreadsheets save them: fine
+    'R7,"ALT","99","U/L",35,2023-05-10\n'  # properly quoted fields
 )
 
 
