@@ -11,8 +11,8 @@ from ingest.patients.normalize import RAW_COLUMNS, RawRows, raw_columns
 from ingest.patients.csv_lines import read_csv_records
 from ingest.patients.schema import require_columns
 
-SCHEMA = ("patient_id, test, value, unit (required); uln, lln, range_unit, date (YYYY-MM-DD), visit, age, sex (M/F), "
-          "weight_kg, reference_start (YYYY-MM-DD, first dose) (optional)")
+SCHEMA = ("patient_id, test, value, unit (required); uln, lln, range_unit, date (YYYY-MM-DD, or DD/MM/YYYY with the "
+          "day above 12), visit, age, sex (M/F), weight_kg, reference_start (same date forms, first dose) (optional)")
 REQUIRED = [["patient_id"], ["test"], ["value"], ["unit"]]
 
 

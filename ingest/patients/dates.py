@@ -3,7 +3,7 @@
 A date decides which protocol version was in force and whether a lab is a screening one, so a wrong date silently
 moves a deviation out of scope. Accepted, and nothing else:
 
-- ISO 8601: YYYY-MM-DD, optionally followed by a time (T or a space, HH:MM[:SS[.fff]]) and a zone (Z, +01:00);
+- ISO 8601: YYYY-MM-DD (also YYYY-M-D), optionally followed by a time (T or a space, HH:MM[:SS[.fff]]) and a zone (Z, +01:00);
 - DD/MM/YYYY or MM/DD/YYYY (also with '.' or '-'), only where the numbers decide the order: a part above 12 is the
   day; equal parts read the same both ways. 10/03/2024 is refused as ambiguous: its two readings are seven months
   apart and a file or a question that says nothing about its convention gives no ground to choose.
@@ -22,7 +22,7 @@ YEAR_RANGE = (1900, 2100)
 FORMATS = "YYYY-MM-DD (optionally with a time), or DD/MM/YYYY where the day is above 12"
 
 _ISO = re.compile(
-    r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+    r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"  # 2024-3-5 too: year first is always year-month-day
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
 _NUMERIC = re.compile(r"(?P<a>\d{1,2})(?P<sep>[/.\-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})")
