@@ -311,6 +311,8 @@ def _observations(masked: _Text, problems: _Problems) -> list[LabObservation]:
                     f"{shown!r} has no test name before it and was not read; write the test first, "
                     f"e.g. 'neutrophils {shown}'"
                 )
+            else:
+                end = match.end()  # "cycle 2 day 1": a number after a context word takes no unit ("2 day" is no dose)
             masked.take(match.start(), end)
             last_end = end
             continue

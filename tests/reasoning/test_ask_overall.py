@@ -9,9 +9,12 @@ creatinine > 2.5 mg/dL, discontinuation 1 ALT > 5 x ULN.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from reasoning.models import OverallVerdict, Verdict
@@ -101,3 +104,31 @@ def test_cli_refuses_a_negative_value_by_name(cli):
     shown = CliRunner().invoke(cli, ["ask", "--protocol", ONC, "ALT -5 U/L on 2024-03-05"], terminal_width=200)
     assert shown.exit_code == 0 and shown.exception is None, shown.output
     assert "NEEDS REVIEW" in shown.output and "negative value is impossible" in shown.output
+
+
+# ---------------------------------------------------------------------------------- the invariant over tables
+REPO = Path(__file__).resolve().parents[2]
+FORMS = yaml.safe_load((REPO / "tests" / "retrieval" / "question_forms.yaml").read_text(encoding="utf-8"))["forms"]
+GOLD_QUESTIONS = [q for q in yaml.safe_load((REPO / "eval" / "gold" / "questions.yaml").read_text(encoding="utf-8"))
+                  ["questions"] if q["protocol_id"].startswith("TG-")]
+
+
+def _check_invariant(result) -> None:
+    violated = [f.label for f in result.findings if f.verdict is Verdict.VIOLATES]
+    assert (result.overall is OverallVerdict.DEVIATION) == bool(violated), (result.overall, violated, result.notes)
+
+
+@pytest.mark.parametrize("form", FORMS, ids=[f["text"] for f in FORMS])
+def test_every_question_form_overall_follows_the_findings(assessor, form):
+    result = assessor.ask(form["text"], form["protocol"], use_llm=False)
+    _check_invariant(result)
+    if form.get("unread"):  # something was not read: never a clean answer
+        assert result.overall is not OverallVerdict.NO_DEVIATION
+
+
+def test_every_demo_gold_question_overall_follows_the_findings(assessor):
+    assert len(GOLD_QUESTIONS) >= 30
+    for question in GOLD_QUESTIONS:
+        date = question.get("date")
+        on_date = dt.date.fromisoformat(str(date)) if date else None
+        _check_invariant(assessor.ask(question["question"], question["protocol_id"], on_date, use_llm=False))
