@@ -200,3 +200,35 @@ def test_well_formed_file_keeps_its_row_numbers(write_csv):
     lab = read_lab_file(write_csv("patient_id,test,value,unit,date\nW1,AST,20,U/L,2023-05-10\n\n"
                                   "W2,AST,bad,U/L,2023-05-10\n"))
     assert [(e.row, e.patient_id) for e in lab.errors] == [(3, "W2")] and lab.rows_in == 2
+
+
+@pytest.mark.parametrize("element, value, named", [
+    ("subject", "Patient/x", "Observation.subject"),
+    ("code", [{"text": "ALT"}], "Observation.code"),
+    ("referenceRange", ["10-35"], "Observation.referenceRange"),
+    ("valueQuantity", {"value": [410], "unit": "U/L"}, "Observation.valueQuantity.value"),
+    ("effectiveDateTime", {"date": "2023-05-10"}, "Observation.effectiveDateTime"),
+])
+def test_fhir_element_of_the_wrong_shape_is_a_row_error(tmp_path, element, value, named):
+    broken = _observation("s1", 410, 35)
+    broken["resource"][element] = value
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [broken, _observation("s2", 150, 35)]}
+    path = tmp_path / "shapes.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    lab = read_lab_file(path)
+    [error] = lab.errors
+    assert error.row == 1 and error.field == named and "expected" in error.reason
+    assert list(lab.table["patient_id"].astype(str)) == ["s2"] and lab.accounted() == 2
+
+
+def test_fhir_file_of_the_wrong_shape_is_a_clear_document_error(tmp_path):
+    from labs.errors import DocumentError
+
+    entry_object = tmp_path / "entry.json"
+    entry_object.write_text(json.dumps({"resourceType": "Bundle", "entry": _observation("s1", 1, 2)}), encoding="utf-8")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"resourceType": "Bundle", "entry": ' + "[" * 50000 + "]" * 50000 + "}", encoding="utf-8")
+    with pytest.raises(DocumentError, match="Bundle.entry: expected a list"):
+        read_lab_file(entry_object)
+    with pytest.raises(DocumentError, match="nested too deeply"):
+        read_lab_file(deep, format="fhir")
