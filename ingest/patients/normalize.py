@@ -444,7 +444,8 @@ def build_lab_file(raw: RawRows) -> LabFile:
         lln[zero_lln] = np.nan
     for name, limits in (("uln", uln), ("lln", lln)):
         text = _text(frame, name)  # '' where a reader gave numbers only (SDTM LBSTNRHI)
-        suspect = np.flatnonzero(~(np.isfinite(limits) & (limits > 0)) & ~(np.isnan(limits) & text.blank()) & ok)
+        said = zero_lln if name == "lln" else np.zeros(n, dtype=bool)  # LLN 0: said once above
+        suspect = np.flatnonzero(~(np.isfinite(limits) & (limits > 0)) & ~(np.isnan(limits) & text.blank()) & ok & ~said)
         if not len(suspect):
             continue
         shown = np.full(n, "", dtype=object)

@@ -200,6 +200,12 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
     def pick_num(std: str, orig: str) -> np.ndarray:
         return np.where(use_std, num(std), num(orig))
 
+    def limit_text(std: str, orig: str) -> pd.Categorical | np.ndarray | str:
+        """The limit as written, or '' where the file stores numbers (XPT): then there is no text to report."""
+        if any(name in frame.columns and frame[name].dtype.kind == "f" for name in (std, orig)):
+            return ""
+        return pick_text(std, orig)
+
     raw = raw_columns(n, {
         "file": path.name,
         "row": np.arange(1, n + 1),
@@ -209,8 +215,9 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         "value": coded("LBORRES"),  # the text, read only where value_num is NaN
         "value_num": np.where(use_std, std_value, np.nan),
         "unit": pick_text("LBSTRESU", "LBORRESU"),
-        "uln": "",
-        "lln": "",
+        # the limits' text too (where the file holds text), so that an unreadable one ("<5") is reported
+        "uln": limit_text("LBSTNRHI", "LBORNRHI"),
+        "lln": limit_text("LBSTNRLO", "LBORNRLO"),
         "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
         "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
         "range_unit": "",

@@ -83,6 +83,7 @@ ST,ST-2,ALT,Alanine Aminotransferase,410,U/L,410,U/L,-35,2023-05-10
 ST,ST-3,ALT,Alanine Aminotransferase,150,U/L,150,U/L,35,2023-05-10T08:00
 ST,ST-4,ALT,Alanine Aminotransferase,150,U/L,150,U/L,35,2023-05
 ST,ST-5,ALT,Alanine Aminotransferase,150,U/L,150,U/L,35,2023-05-10
+ST,ST-6,ALT,Alanine Aminotransferase,150,U/L,150,U/L,<5,2023-05-10
 """
 SDTM_DM = """STUDYID,USUBJID,AGE,AGEU,SEX,RFSTDTC
 ST,ST-3,51,YEARS,F,2023-05-20
@@ -105,8 +106,10 @@ def test_sdtm_faults_and_duplicate_subject(tmp_path):
     assert lab.demographics["ST-5"].sex is None and lab.demographics["ST-5"].age_years is None
     assert lab.demographics["ST-3"].age_years == 51
     assert "not a date" in warnings[("ST-1", "RFSTDTC")].reason
+    assert "unreadable ULN '<5'" in warnings[("ST-6", "uln")].reason  # said, not silently replaced
     result = screen(lab, _protocol())
-    assert result.accounted() == result.rows_in == 5
+    assert result.accounted() == result.rows_in == 6
+    assert result.patients["ST-6"] is OverallVerdict.NEEDS_REVIEW
     assert result.patients["ST-3"] is OverallVerdict.DEVIATION and "ST-1" not in result.patients
 
 
