@@ -72,22 +72,24 @@ def _records(lines: list[str], first_line: int, header_line: int, header: list[s
 
 
 def _well_formed_rows(body: list[str], width: int) -> np.ndarray | None:
-    """Data row numbers of the non-blank lines when no line has a quote and each has width - 1 commas; else None.
+    """Data row numbers of the non-blank lines when the file is plainly well formed, else None.
 
-    Counted on the bytes with numpy (a 2-million-row export in well under a second); any quote or a line of another
-    width sends the file to the record-by-record reader, which finds the faulty lines."""
-    data = np.frombuffer("".join(body).encode("utf-8"), dtype=np.uint8)
-    if not len(data) or (data == ord('"')).any():
-        return None if len(data) else np.array([], dtype=np.int64)
+    Plainly well formed: no quote character at all, and as many commas as width - 1 per non-blank line in total.
+    With no quotes pandas' C reader refuses a line with an extra field (then the record-by-record reader takes
+    over), so the total can only match when no line has too few either. Counted with numpy on the bytes."""
+    raw = "".join(body).encode("utf-8")
+    if not raw:
+        return np.array([], dtype=np.int64)
+    if b'"' in raw:
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
     ends = np.flatnonzero(data == ord("\n"))
     if not len(ends) or ends[-1] != len(data) - 1:
         ends = np.append(ends, len(data))  # last line without a newline
     starts = np.concatenate([[0], ends[:-1] + 1])
-    commas = np.concatenate([[0], np.cumsum(data == ord(","))])
-    per_line = commas[ends] - commas[starts]
-    stripped = ends - starts - (data[np.maximum(ends - 1, 0)] == ord("\r")).astype(np.int64)
-    blank = stripped <= 0
-    if (per_line[~blank] != width - 1).any():
+    carriage = (ends > starts) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
+    blank = ends - starts - carriage <= 0
+    if np.count_nonzero(data == ord(",")) != (width - 1) * int(np.count_nonzero(~blank)):
         return None
     return np.flatnonzero(~blank).astype(np.int64) + 1
 
@@ -105,13 +107,21 @@ def read_csv_records(path: Path) -> CsvRecords:
     header = next(csv.reader([lines[start]]))
     body = lines[start + 1 :]
     fast = _well_formed_rows(body, len(header))
+    if fast is not None and not len(fast):
+        raise DocumentError(path, "no data rows (only a header)")
     if fast is not None:
         # every line one record as wide as the header: pandas' C reader, no per-record Python work
         rows, errors = fast, []
-        frame = pd.read_csv(io.StringIO("".join(body)), header=None, names=header, dtype=object,
-                            keep_default_na=False, skip_blank_lines=True)
+        try:
+            frame = pd.read_csv(io.StringIO("".join(body)), header=None, names=header, dtype=object,
+                                keep_default_na=False, skip_blank_lines=True)
+        except pd.errors.ParserError:  # a line with an extra field: the careful reader names it
+            fast = None
+        else:
+            if len(frame) != len(rows):  # pandas saw the lines otherwise: let the careful reader decide
+                fast = None
         good_fields = None
-    else:
+    if fast is None:
         good: list[tuple[int, list[str]]] = []
         errors = []
         _records(body, start + 2, start + 1, header, path.name, good, errors)
