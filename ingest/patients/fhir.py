@@ -94,7 +94,8 @@ def _resources(path: Path) -> list[tuple[int, dict]]:
             if not isinstance(entries, list):
                 raise DocumentError(path, f"Bundle.entry: expected a list of entries, got {_kind(entries)}")
             return [(i, e["resource"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                     else {"resourceType": "__unreadable__"}) for i, e in enumerate(entries, start=1)]
+                     else {"resourceType": "__unreadable__", "where": "Bundle.entry"})
+                    for i, e in enumerate(entries, start=1)]
         if "resourceType" not in document:
             raise DocumentError(path, "JSON without resourceType: expected a FHIR Bundle, Observation or NDJSON")
         return [(1, document)]
@@ -175,7 +176,9 @@ def read_fhir_rows(path: Path) -> RawRows:
             out_of_scope[reason] = out_of_scope.get(reason, 0) + 1
             continue
         if kind == "__unreadable__":
-            errors.append(RowError(file=path.name, row=row, field="line", reason="not a JSON object: unreadable line"))
+            where = res.get("where", "line")
+            errors.append(RowError(file=path.name, row=row, field=where,
+                                   reason=f"not a JSON object{' with a resource' if where != 'line' else ''}: unreadable {where}"))
             continue
         if kind != "Observation":
             reason = f"{kind} resource (not a lab Observation)"
