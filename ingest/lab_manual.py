@@ -12,6 +12,7 @@ Age bands: columns age_min/age_max follow ReferenceRange (min inclusive, max exc
 from __future__ import annotations
 
 import csv
+import math
 import re
 from pathlib import Path
 
@@ -198,6 +199,13 @@ def _add_range(manual: LabManual, record: dict[str, str], where: str) -> None:
         return
     if lln is None and uln is None:
         manual.problems.append(f"{where}: {analyte.code} has neither LLN nor ULN")
+        return
+    # a limit scales a criterion's multiple: only a positive finite number can (float() also reads inf, nan, -40);
+    # an LLN of 0 is how labs write "no lower limit" and is kept (the engine refuses to scale a limit of 0)
+    bad = [f"{name} {value:g}" for name, value in (("LLN", lln), ("ULN", uln))
+           if value is not None and (not math.isfinite(value) or value < 0 or (value == 0 and name == "ULN"))]
+    if bad:
+        manual.problems.append(f"{where}: {analyte.code} {', '.join(bad)} is not a positive finite number: row not used")
         return
     if lln is not None and uln is not None and lln > uln:
         manual.problems.append(f"{where}: {analyte.code} LLN {lln:g} > ULN {uln:g}")

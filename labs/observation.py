@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Sex(str, Enum):
@@ -46,3 +47,31 @@ class LabObservation(BaseModel):
     raw_test: str | None = Field(default=None, description="the test name as written in the source")
     source: str | None = Field(default=None, description="where it came from, e.g. 'labs.csv row 12'")
     demographics: Demographics | None = None
+
+    # The one gate every value passes before the engine (question, form, lab files): the engine's Decimal arithmetic
+    # cannot take inf/NaN, and a ULN of inf or -40 silently turns a deviation into a pass (or a pass into one).
+    # Relies on: no catalog analyte is a signed quantity (all are amounts, counts, activities, ratios or durations);
+    # a signed one (base excess) would need a catalog flag before this check admits negatives.
+    @field_validator("value")
+    @classmethod
+    def _finite_non_negative(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"lab value {value!r} is not a finite number")
+        if value < 0:
+            raise ValueError(f"lab value {value:g} is negative: impossible for a lab result (a concentration, count, "
+                             "activity, ratio or duration)")
+        return value
+
+    @field_validator("uln", "lln")
+    @classmethod
+    def _positive_limit(cls, value: float | None, info) -> float | None:
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise ValueError(f"{info.field_name.upper()} {value!r} is not a positive finite number: a reference limit "
+                             "scales the criterion's multiple, so it must be > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> "LabObservation":
+        if self.uln is not None and self.lln is not None and self.lln >= self.uln:
+            raise ValueError(f"reference range LLN {self.lln:g} is not below ULN {self.uln:g}")
+        return self

@@ -204,7 +204,13 @@ class Assessor:
         return assessment
 
     def ask(self, question_text: str, protocol_id: str, on_date: dt.date | None = None, *, use_llm: bool = True) -> Assessment:
-        """Parse a free-text question; anything the parser could not read is a visible note and forces review."""
+        """Parse a free-text question and judge what it says; every parser problem is a visible note.
+
+        The overall verdict follows the findings (Assessment.overall_of): an engine VIOLATES is a DEVIATION
+        whatever else is unsure. A part of the question that was not read (ParsedQuestion.unread) only stops a
+        clean answer: NO_DEVIATION becomes NEEDS_REVIEW, because no finding stands for that part. A value read
+        without its unit is not unread: the engine already leaves each limit that needs the unit INDETERMINATE.
+        """
         parsed = parse_question(question_text)
         date = on_date or parsed.date
         observations = list(parsed.observations)
@@ -214,15 +220,20 @@ class Assessor:
             observations = [o if o.date else o.model_copy(update={"date": date}) for o in observations]
         assessment = self.assess(observations, protocol_id, date, parsed.demographics, question_text, use_llm=use_llm)
         problems = [f"question: {p}" for p in parsed.problems]
+        unread = list(parsed.unread)
         if not observations:
             problems.append("question: no lab value could be read from it")
+            unread = unread or ["no value"]
         if problems:
-            update = {"notes": problems + assessment.notes}
-            if assessment.overall is not OverallVerdict.NEEDS_REVIEW:
+            update: dict = {"notes": problems + assessment.notes}
+            if unread and assessment.overall is not OverallVerdict.DEVIATION:
                 update["overall"] = OverallVerdict.NEEDS_REVIEW
                 update["summary"] = (
-                    f"Needs review: the question could not be read completely ({'; '.join(parsed.problems) or 'no value'})."
+                    f"Needs review: the question could not be read completely ({'; '.join(unread)})."
                     f" Engine: {assessment.summary}"
                 )
+            elif unread and assessment.overall is OverallVerdict.DEVIATION:
+                # the deviation stands; what was not read is said beside it, never instead of it
+                update["summary"] = f"{assessment.summary} Not read from the question: {'; '.join(unread)}."
             assessment = assessment.model_copy(update=update)
         return assessment

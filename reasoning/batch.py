@@ -383,11 +383,17 @@ def screen(
         finding, lab_date = _exact(pair, plans[key], rows, lab_file, protocol, extra_ranges, derived)
         exact_pairs += pair.fast_verdict is None
         if pair.fast_verdict is not None and finding.verdict is not pair.fast_verdict:
-            finding = finding.model_copy(update={
-                "verdict": Verdict.NEEDS_REVIEW, "engine_verdict": finding.verdict,
-                "notes": [*finding.notes, f"batch fast path said {pair.fast_verdict.value}, exact engine "
-                                          f"{finding.verdict.value}: needs review"],
-            })
+            if finding.verdict is Verdict.VIOLATES:
+                # the exact engine is the reference: its deviation stands, the disagreement is said beside it
+                finding = finding.model_copy(update={"notes": [
+                    *finding.notes, f"batch fast path said {pair.fast_verdict.value}; the exact engine's VIOLATES "
+                                    "stands (its Decimal arithmetic is the reference)"]})
+            else:
+                finding = finding.model_copy(update={
+                    "verdict": Verdict.NEEDS_REVIEW, "engine_verdict": finding.verdict,
+                    "notes": [*finding.notes, f"batch fast path said {pair.fast_verdict.value}, exact engine "
+                                              f"{finding.verdict.value}: needs review"],
+                })
         verdict_rows.append((pair.patient_id, pair.version_index, pair.phase, pair.criterion.id, finding.verdict.value))
         if finding.verdict in REPORTED:
             findings.append(PatientFinding(patient_id=pair.patient_id, protocol_id=protocol_id, version=protocol.version,

@@ -6,6 +6,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from labs.observation import Demographics, Sex
+from ingest.patients.dates import DateError, parse_date
 from ingest.patients.models import RowError
 
 _SEX = {"m": Sex.MALE, "male": Sex.MALE, "f": Sex.FEMALE, "female": Sex.FEMALE}
@@ -32,7 +33,7 @@ def demographics_from_rows(file: str, frame: pd.DataFrame) -> tuple[dict[str, De
         row = int(position) + 1
         for column, key, parse in (("age", "age_years", float), ("sex", "sex", parse_sex),
                                    ("weight_kg", "weight_kg", float),
-                                   ("reference_start", "reference_start", lambda t: pd.Timestamp(t[:10]).date())):
+                                   ("reference_start", "reference_start", parse_date)):
             text = str(rec[column]).strip()
             if not text:
                 continue
@@ -40,8 +41,9 @@ def demographics_from_rows(file: str, frame: pd.DataFrame) -> tuple[dict[str, De
                 value = parse(text)
                 if value is None:
                     raise ValueError
-            except (ValueError, TypeError):
-                warnings.append(RowError(file=file, row=row, field=column, reason=f"unreadable {column} {text!r}: ignored",
+            except (ValueError, TypeError) as exc:  # DateError is a ValueError: its message says why
+                why = str(exc) if isinstance(exc, DateError) else f"unreadable {column} {text!r}"
+                warnings.append(RowError(file=file, row=row, field=column, reason=f"{why}: ignored",
                                          value=text, patient_id=pid, severity="warning"))
                 continue
             if key in facts and facts[key] != value:

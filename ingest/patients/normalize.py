@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 import labs
 from labs.errors import TrialGuardError
 from labs.observation import Demographics
+from ingest.patients.dates import DateError, parse_date
 from ingest.patients.models import TABLE_COLUMNS, LabFile, RowError
 
 # Columns every reader fills (missing optional ones are empty strings).
@@ -92,6 +95,29 @@ def is_dimensionless(analyte: str) -> bool:
 @lru_cache(maxsize=512)
 def is_qualitative(analyte: str) -> bool:
     return not labs.analyte(analyte).quantitative
+
+
+def date_or_reason(text: object) -> dt.date | str | None:
+    """parse_date of one distinct date text: the date, the reason it cannot be read, or None when blank."""
+    written = "" if text is None else str(text).strip()
+    if not written:
+        return None
+    try:
+        return parse_date(written)
+    except DateError as exc:
+        return str(exc)
+
+
+def limit_or_reason(value: float, text: str, name: str) -> str | None:
+    """Why a ULN/LLN cannot be used (None when it can): unreadable text, not finite, or not above zero.
+
+    Relies on: a reference limit scales a criterion's multiple (2.5 x ULN), so only a positive finite number can;
+    a ULN of inf passes every value and one of -40 fails every one."""
+    if np.isnan(value):
+        return f"unreadable {name} {text!r}: not a number" if text.strip() else None
+    if not np.isfinite(value) or value <= 0:
+        return f"{name} {text.strip() or f'{value:g}'!r} is not a positive finite number"
+    return None
 
 
 def per_distinct(values: np.ndarray | pd.Categorical, fn: Callable[[object], object]) -> np.ndarray:
@@ -353,6 +379,13 @@ def build_lab_file(raw: RawRows) -> LabFile:
         report(missing & ~empty, "value", lambda w: [
             f"non-numeric value {value_text[i]!r} (censored or qualitative results cannot be judged against a number)"
             for i in w], value_text)
+    # inf, -inf, 1e400 (read as inf): no limit can be compared with them and the engine's Decimal arithmetic refuses them
+    infinite = np.isinf(values)
+    if infinite.any():
+        value_text = _text(frame, "value")
+        report(infinite, "value", lambda w: [
+            f"value {value_text[i] or values[i]!r} is not a finite number (expected a lab result such as 65 or 1.2)"
+            for i in w], value_text)
 
     # Unit -> normalized unit once per distinct text; then unit fits the analyte once per (analyte, unit).
     unit_text = _text(frame, "unit")
@@ -375,17 +408,22 @@ def build_lab_file(raw: RawRows) -> LabFile:
 
     # Impossible values: negative amounts, percentages above 100.
     with np.errstate(invalid="ignore"):
-        report(values < 0, "value", lambda w: [f"impossible value {values[i]:g}: a negative {analytes[i]}" for i in w])
+        report(values < 0, "value", lambda w: [f"impossible value {values[i]:g}: a negative {analytes[i]} (a lab result "
+                                               "is an amount, count, activity, ratio or duration)" for i in w],
+               _text(frame, "value"))
         percent = np.array([u in _PERCENT_UNITS for u in parsed_u], dtype=bool)[unit_code]
         report(percent & (values > 100), "value", lambda w: [f"impossible value {values[i]:g} %: above 100 %" for i in w])
 
-    # Dates (day precision), parsed once per distinct text; an unreadable date cannot be placed in time.
+    # Dates (day precision), parsed once per distinct text (ingest.patients.dates: documented formats, years
+    # 1900-2100, no ambiguous day/month order); a date that cannot be read cannot be placed in time.
     date_text = _text(frame, "date")
     date_codes, uniques = date_text.codes, date_text.uniques
-    parsed = pd.to_datetime(pd.Series([str(u)[:10] for u in uniques], dtype=object), format="%Y-%m-%d", errors="coerce")
-    dates = parsed.to_numpy(dtype="datetime64[D]")[date_codes] if len(uniques) else np.array([], dtype="datetime64[D]")
-    report(np.isnat(dates) & ~date_text.blank(), "date",
-           lambda w: [f"unreadable date {date_text[i]!r} (expected ISO 8601, YYYY-MM-DD...)" for i in w], date_text)
+    read = [date_or_reason(u) for u in uniques]
+    parsed = np.array([np.datetime64(d, "D") if isinstance(d, dt.date) else np.datetime64("NaT", "D") for d in read],
+                      dtype="datetime64[D]")
+    dates = parsed[date_codes] if len(uniques) else np.array([], dtype="datetime64[D]")
+    date_reason = np.array([d if isinstance(d, str) else "" for d in read] or [""], dtype=object)
+    report(np.isnat(dates) & ~date_text.blank(), "date", lambda w: [date_reason[date_codes[i]] for i in w], date_text)
 
     # Reference ranges: numbers in the range unit (default: the value's unit); low > high is reported, not used.
     if "uln_num" in frame.columns:
@@ -395,6 +433,29 @@ def build_lab_file(raw: RawRows) -> LabFile:
     range_text = _text(frame, "range_unit")
     range_code, range_u = range_text.codes, range_text.uniques
     range_parsed = [parsed_unit(str(u)) if u else "" for u in range_u]
+    # A ULN/LLN that is written but unreadable, not finite or not above zero: said per row, and not used (criteria
+    # needing it take the lab manual's range where it has one, else come out INDETERMINATE).
+    # An LLN of 0 is how labs write "no lower limit" (3,616 rows of CDISC Pilot 01): not a limit a multiple can
+    # scale, so it is not used either, but said once per file rather than per row.
+    zero_lln = (lln == 0) & ok
+    if zero_lln.any():
+        notes.append(f"{int(zero_lln.sum())} rows give LLN 0 (no lower limit): that LLN is not used; criteria stated "
+                     "as multiples of the LLN take the lab manual's where it has one, else come out INDETERMINATE")
+        lln[zero_lln] = np.nan
+    for name, limits in (("uln", uln), ("lln", lln)):
+        text = _text(frame, name)  # '' where a reader gave numbers only (SDTM LBSTNRHI)
+        said = zero_lln if name == "lln" else np.zeros(n, dtype=bool)  # LLN 0: said once above
+        suspect = np.flatnonzero(~(np.isfinite(limits) & (limits > 0)) & ~(np.isnan(limits) & text.blank()) & ok & ~said)
+        if not len(suspect):
+            continue
+        shown = np.full(n, "", dtype=object)
+        shown[suspect] = [str(text[i]).strip() or f"{limits[i]:g}" for i in suspect]
+        reasons = {int(i): limit_or_reason(limits[i], shown[i], name.upper()) for i in suspect}
+        bad = np.zeros(n, dtype=bool)
+        bad[[i for i, r in reasons.items() if r]] = True
+        report(bad, name, lambda w, reasons=reasons: [f"{reasons[int(i)]}: not used" for i in w], shown,
+               severity="warning")
+        limits[bad] = np.nan
     has_range = ~np.isnan(uln) | ~np.isnan(lln)
     bad_unit = np.array([u is None for u in range_parsed], dtype=bool)[range_code] & has_range
     report(bad_unit, "range_unit", lambda w: [f"unknown reference-range unit {range_text[i]!r}: range not used"
@@ -402,9 +463,9 @@ def build_lab_file(raw: RawRows) -> LabFile:
     no_range_unit = np.array([not u for u in range_parsed], dtype=bool)[range_code]
     range_units = np.where(no_range_unit, units, np.array([u or "" for u in range_parsed], dtype=object)[range_code])
     with np.errstate(invalid="ignore"):
-        inverted = lln > uln
+        inverted = lln >= uln
     report(inverted, "reference_range", lambda w: [
-        f"bad reference range: low {lln[i]:g} > high {uln[i]:g} (range not used; criteria needing ULN/LLN come out "
+        f"bad reference range: low {lln[i]:g} {'=' if lln[i] == uln[i] else '>'} high {uln[i]:g} (range not used; criteria needing ULN/LLN come out "
         "INDETERMINATE)" for i in w], severity="warning")
     drop = (inverted | bad_unit) & ok
     uln[drop] = np.nan

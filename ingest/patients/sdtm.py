@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from labs.errors import DocumentError
 from labs.observation import Demographics
 from ingest.patients.demographics import parse_sex
 from ingest.patients.models import RowError
-from ingest.patients.normalize import RawRows, parsed_unit, per_distinct, pick, raw_columns
+from ingest.patients.normalize import RawRows, date_or_reason, parsed_unit, per_distinct, pick, raw_columns
 from ingest.patients.schema import read_text_table, require_columns
 
 LB_SCHEMA = ("USUBJID, LBTESTCD, and LBORRES+LBORRESU and/or LBSTRESN+LBSTRESU (required); LBTEST, LBORNRLO, "
@@ -122,9 +123,10 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
 
     pids, age_text, age_unit, sex_text, start_text = col("USUBJID"), col("AGE"), col("AGEU"), col("SEX"), col("RFSTDTC")
     ages = np.asarray(pd.to_numeric(frame["AGE"] if "AGE" in frame.columns else age_text, errors="coerce"), dtype=float)
-    starts = pd.to_datetime(pd.Series([t[:10] for t in start_text], dtype=object), format="%Y-%m-%d", errors="coerce")
-    start_dates = [None if pd.isna(d) else d.date() for d in starts]
+    starts = {t: date_or_reason(t) for t in set(start_text.tolist())}  # date, or the reason it cannot be read
     result: dict[str, Demographics] = {}
+    first_row: dict[str, int] = {}
+    conflicting: set[str] = set()
     warnings: list[RowError] = []
     for i in range(n):
         pid = pids[i]
@@ -140,12 +142,26 @@ def read_dm(path: Path) -> tuple[dict[str, Demographics], list[RowError]]:
         if sex is not None:
             facts["sex"] = sex
         if start_text[i]:
-            if start_dates[i] is None:
+            start = starts[start_text[i]]
+            if not isinstance(start, dt.date):
                 warnings.append(RowError(file=path.name, row=i + 1, field="RFSTDTC", value=start_text[i], patient_id=pid,
-                                         severity="warning", reason=f"unreadable RFSTDTC {start_text[i]!r}: ignored"))
+                                         severity="warning", reason=f"RFSTDTC {start}: ignored"))
             else:
-                facts["reference_start"] = start_dates[i]
-        result[pid] = Demographics(**facts)
+                facts["reference_start"] = start
+        demographics = Demographics(**facts)
+        if pid in result:
+            # DM has one row per subject; a second one that disagrees leaves no ground to pick either
+            if result[pid] != demographics and pid not in conflicting:
+                conflicting.add(pid)
+                warnings.append(RowError(
+                    file=path.name, row=i + 1, field="USUBJID", value=pid, patient_id=pid, severity="warning",
+                    reason=f"duplicate USUBJID {pid!r} (rows {first_row[pid]} and {i + 1}) with different age, sex or "
+                           "reference start: neither used, so they are unknown for this subject"))
+            continue
+        result[pid] = demographics
+        first_row[pid] = i + 1
+    for pid in conflicting:
+        result[pid] = Demographics()
     return result, warnings
 
 
@@ -184,6 +200,12 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
     def pick_num(std: str, orig: str) -> np.ndarray:
         return np.where(use_std, num(std), num(orig))
 
+    def limit_text(std: str, orig: str) -> pd.Categorical | np.ndarray | str:
+        """The limit as written, or '' where the file stores numbers (XPT): then there is no text to report."""
+        if any(name in frame.columns and frame[name].dtype.kind == "f" for name in (std, orig)):
+            return ""
+        return pick_text(std, orig)
+
     raw = raw_columns(n, {
         "file": path.name,
         "row": np.arange(1, n + 1),
@@ -193,8 +215,9 @@ def read_sdtm_rows(path: Path, dm_path: Path | None = None) -> RawRows:
         "value": coded("LBORRES"),  # the text, read only where value_num is NaN
         "value_num": np.where(use_std, std_value, np.nan),
         "unit": pick_text("LBSTRESU", "LBORRESU"),
-        "uln": "",
-        "lln": "",
+        # the limits' text too (where the file holds text), so that an unreadable one ("<5") is reported
+        "uln": limit_text("LBSTNRHI", "LBORNRHI"),
+        "lln": limit_text("LBSTNRLO", "LBORNRLO"),
         "uln_num": pick_num("LBSTNRHI", "LBORNRHI"),
         "lln_num": pick_num("LBSTNRLO", "LBORNRLO"),
         "range_unit": "",

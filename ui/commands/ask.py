@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -87,12 +85,14 @@ def register(app: typer.Typer) -> None:
         from ui import services
         from ui.settings import Settings
 
+        from ingest.patients.dates import DateError, parse_date
+
         on_date = None
         if date:
-            try:
-                on_date = dt.date.fromisoformat(date)
-            except ValueError as exc:
-                raise ConfigError(f"--date must be YYYY-MM-DD, got {date!r}") from exc
+            try:  # the same documented formats and 1900-2100 range as lab files and questions
+                on_date = parse_date(date)
+            except DateError as exc:
+                raise ConfigError(f"--date: {exc}") from None
         settings = Settings()
         if llm and not settings.llm_url:
             raise ConfigError("--llm needs TRIALGUARD_LLM_URL (and TRIALGUARD_LLM_MODEL) to point at a vLLM server")
