@@ -1,0 +1,244 @@
+"""Text-layer health: is a page's extracted text the text a reader sees, or garbage / nothing (a scan)?
+
+A PDF's text layer can be present and still be wrong. Fonts embedded without a Unicode map give glyph codes that
+are not characters: often a constant code-point shift ("3URWRFRO" for "Protocol"), sometimes mostly private-use
+or undecodable code points. A scanned page has no text at all. Parsing such a page yields garbage criteria, or
+none, without a word, so every page is checked here before anything is parsed, and pages that fail are OCRed
+(ingest.ocr) or refused.
+
+What the measures rely on (no document's strings):
+- Prose is made to a large share of a language's short function words (text_health.yaml lists them for the
+  languages protocols are written in). A healthy page of prose has many; a garbled one almost none.
+- A font without a Unicode map usually numbers its glyphs in the order of a standard encoding, offset by a
+  constant: shifting every code point by one constant then brings the function words back. That shift is the
+  proof that the layer is garbled rather than, say, a page of abbreviations or another language.
+- Private-use, unassigned, control and replacement characters are not text; a few (Symbol-font bullets) are
+  normal, a page mostly of them is not.
+- A page without enough characters to judge is judged by whether anything is drawn on it (the reader says): drawn
+  content without text is a scan or rendered text; nothing at all is a blank page.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from labs.errors import ConfigError
+
+HEALTH_FILE = Path(__file__).with_name("text_health.yaml")
+
+PageStatus = Literal["ok", "blank", "no_text", "garbled"]
+
+_WORD = re.compile(r"[^\W\d_]{2,}")  # letters only (any script), two or more
+_VOWELS = frozenset("aeiouyàáâäãåæèéêëìíîïòóôöõøùúûüýÿœ")
+
+
+class HealthSettings(BaseModel):
+    """text_health.yaml, validated: the word lists and thresholds the checks use (see the YAML for why)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    common_words: dict[str, list[str]]
+    min_chars_to_judge: int = Field(ge=1)
+    min_words_to_judge: int = Field(ge=1)
+    suspicious_common_share: float = Field(ge=0, le=1)
+    shift_min_share: float = Field(ge=0, le=1)
+    shift_gain: float = Field(gt=1)
+    max_shift: int = Field(ge=1, le=0x10FF)
+    max_undecodable_share: float = Field(gt=0, le=1)
+    garbled_common_share: float = Field(ge=0, le=1)
+    garbled_vowelless_share: float = Field(ge=0, le=1)
+
+    @field_validator("common_words")
+    @classmethod
+    def _words(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not value:
+            raise ValueError("common_words: needs at least one language")
+        for language, words in value.items():
+            bad = [w for w in words if not isinstance(w, str) or len(w) < 2 or not _WORD.fullmatch(w)]
+            if not words or bad:
+                raise ValueError(f"common_words.{language}: needs words of two letters or more, got {bad or words}")
+        return value
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(word.casefold() for words in self.common_words.values() for word in words)
+
+
+@functools.lru_cache(maxsize=4)
+def load_settings(path: Path = HEALTH_FILE) -> HealthSettings:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the text-health settings ({error})") from error
+    try:
+        return HealthSettings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: invalid text-health settings: {error}") from error
+
+
+class TextMeasures(BaseModel):
+    """What was measured on one page's text layer (kept so a report can show why a page was flagged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chars: int = Field(description="characters other than whitespace")
+    words: int = Field(description="words of two letters or more")
+    common_share: float = Field(description="share of those words that are common function words")
+    undecodable_share: float = Field(description="share of characters that are private-use/unassigned/control")
+    vowelless_share: float = Field(description="share of Latin words without a vowel")
+    shift: int | None = Field(default=None, description="code-point offset that turns the text into prose")
+    shifted_common_share: float | None = None
+
+
+class PageHealth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(description="1-based page number")
+    status: PageStatus
+    reason: str = Field(description="why, in words a user can act on")
+    measures: TextMeasures
+
+    @property
+    def needs_ocr(self) -> bool:
+        return self.status in ("no_text", "garbled")
+
+
+def _undecodable(char: str) -> bool:
+    if char == "\ufffd":
+        return True
+    category = unicodedata.category(char)
+    return category in ("Co", "Cn", "Cs") or (category == "Cc" and not char.isspace())
+
+
+def _common_share(words: list[str], vocabulary: frozenset[str], *, prose_case: bool = False) -> float:
+    """Share of `words` that are common words. `prose_case`: count only words cased as in running prose
+    (lower case or Capitalised), so that of two shifts that both restore the letters, the one that restores their
+    case wins (a shift that maps lower case onto capitals reads as common words only once casefolded)."""
+    if not words:
+        return 0.0
+    hits = sum(
+        word.casefold() in vocabulary and (not prose_case or word.islower() or word.istitle()) for word in words
+    )
+    return hits / len(words)
+
+
+def _shifted(text: str, offset: int) -> str:
+    """Every character other than whitespace moved by `offset` code points (kept where that leaves Unicode)."""
+    out = []
+    for char in text:
+        if char.isspace():
+            out.append(char)
+            continue
+        point = ord(char) + offset
+        out.append(chr(point) if 0x20 < point < 0xD800 else char)
+    return "".join(out)
+
+
+def _best_shift(text: str, settings: HealthSettings) -> tuple[int, float] | None:
+    """The constant offset whose shifted text has the most common words, with that share; None when none helps.
+
+    Only a sample of the page is shifted: a constant offset shows on the first few hundred words as well as on
+    all of them, and the test then costs the same on every page.
+    """
+    sample = text[:3000]
+    best: tuple[int, float] | None = None
+    for magnitude in range(1, settings.max_shift + 1):
+        for offset in (magnitude, -magnitude):
+            words = _WORD.findall(_shifted(sample, offset))
+            if len(words) < settings.min_words_to_judge:
+                continue
+            share = _common_share(words, settings.vocabulary, prose_case=True)
+            if best is None or share > best[1]:
+                best = (offset, share)
+    return best
+
+
+def measure_text(text: str, settings: HealthSettings | None = None) -> TextMeasures:
+    settings = settings or load_settings()
+    visible = [char for char in text if not char.isspace()]
+    words = _WORD.findall(text)
+    latin = [w for w in words if all("a" <= c <= "z" or c in _VOWELS for c in w.casefold())]
+    return TextMeasures(
+        chars=len(visible),
+        words=len(words),
+        common_share=round(_common_share(words, settings.vocabulary), 4),
+        undecodable_share=round(sum(map(_undecodable, visible)) / len(visible), 4) if visible else 0.0,
+        vowelless_share=round(
+            sum(not (set(w.casefold()) & _VOWELS) for w in latin) / len(latin), 4
+        ) if latin else 0.0,
+    )
+
+
+def check_page(
+    number: int, text: str, *, drawn: bool, has_image: bool = False, settings: HealthSettings | None = None
+) -> PageHealth:
+    """Judge one page's text layer.
+
+    `drawn`: whether the page paints anything at all (image, path, text object); `has_image`: whether it paints a
+    raster image. Relies on the measures described in the module docstring. A page too short to judge is:
+    "no_text" when it has no text yet something is drawn (a scan, text drawn as outlines, a font whose text
+    cannot be extracted), or when its few characters sit on an image (a scan with a stamped page number);
+    "blank" when nothing is drawn; otherwise "ok" (a short page of real text, e.g. "Appendix 3").
+    """
+    settings = settings or load_settings()
+    measures = measure_text(text, settings)
+    if measures.chars < settings.min_chars_to_judge:
+        if not drawn:
+            return PageHealth(number=number, status="blank", reason="blank page", measures=measures)
+        if measures.chars == 0:
+            reason = "no text layer (a scanned image or text drawn as shapes)"
+        elif has_image:
+            reason = f"almost no text layer ({measures.chars} characters) on a page that is an image"
+        else:
+            return PageHealth(number=number, status="ok", reason="short text layer", measures=measures)
+        return PageHealth(number=number, status="no_text", reason=reason, measures=measures)
+    if measures.undecodable_share > settings.max_undecodable_share:
+        reason = (
+            f"{measures.undecodable_share:.0%} of its characters are private-use or undecodable glyph codes "
+            "(a font without a Unicode map)"
+        )
+        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
+    if measures.words < settings.min_words_to_judge or measures.common_share >= settings.suspicious_common_share:
+        return PageHealth(number=number, status="ok", reason="readable text layer", measures=measures)
+    best = _best_shift(text, settings)
+    if best is not None:
+        offset, share = best
+        if share >= settings.shift_min_share and share >= settings.shift_gain * max(measures.common_share, 0.01):
+            measures = measures.model_copy(update={"shift": offset, "shifted_common_share": round(share, 4)})
+            reason = (
+                f"glyph codes are the characters shifted by {-offset:+d} code points (a font without a Unicode map): "
+                f"{measures.common_share:.0%} common words as read, {share:.0%} after the shift"
+            )
+            return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
+    if (
+        measures.common_share <= settings.garbled_common_share
+        and measures.vowelless_share >= settings.garbled_vowelless_share
+    ):
+        reason = (
+            f"the text layer does not read as words ({measures.common_share:.0%} common words, "
+            f"{measures.vowelless_share:.0%} of words without a vowel)"
+        )
+        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
+    return PageHealth(number=number, status="ok", reason="readable text layer (few common words)", measures=measures)
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7, 9, 10] -> "1-3, 7, 9-10": page lists in messages stay short on a 47-page scan."""
+    parts: list[str] = []
+    ordered = sorted(set(numbers))
+    start = previous = None
+    for number in ordered + [None]:
+        if start is not None and (number is None or number != previous + 1):
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = None
+        if number is not None and start is None:
+            start = number
+        previous = number
+    return ", ".join(parts)
