@@ -48,10 +48,11 @@ class HealthSettings(BaseModel):
     min_chars_to_judge: int = Field(ge=1)
     min_words_to_judge: int = Field(ge=1)
     suspicious_common_share: float = Field(ge=0, le=1)
-    shift_min_share: float = Field(ge=0, le=1)
     shift_gain: float = Field(gt=1)
     max_shift: int = Field(ge=1, le=0x10FF)
+    shift_min_distinct: int = Field(ge=1)
     max_undecodable_share: float = Field(gt=0, le=1)
+    low_words_undecodable_share: float = Field(gt=0, le=1)
     garbled_common_share: float = Field(ge=0, le=1)
     garbled_vowelless_share: float = Field(ge=0, le=1)
 
@@ -130,33 +131,46 @@ def _common_share(words: list[str], vocabulary: frozenset[str], *, prose_case: b
 
 
 def _shifted(text: str, offset: int) -> str:
-    """Every character other than whitespace moved by `offset` code points (kept where that leaves Unicode)."""
+    """Every character other than whitespace moved by `offset` code points.
+
+    A character the offset moves below the space (or past the BMP's letters) becomes U+FFFD, never itself: kept
+    as it was, the letters an offset cannot move would still spell the words they spelt, and any offset would
+    "restore" them.
+    """
     out = []
     for char in text:
         if char.isspace():
             out.append(char)
             continue
         point = ord(char) + offset
-        out.append(chr(point) if 0x20 < point < 0xD800 else char)
+        out.append(chr(point) if 0x20 <= point < 0xD800 else "\ufffd")
     return "".join(out)
 
 
-def _best_shift(text: str, settings: HealthSettings) -> tuple[int, float] | None:
-    """The constant offset whose shifted text has the most common words, with that share; None when none helps.
+def _distinct_common(words: list[str], vocabulary: frozenset[str]) -> int:
+    """Different common words of three letters or more, cased as in prose. The evidence a shift is judged on:
+    one-letter and two-letter words, and one repeated code, turn into common words by chance under some shift;
+    a dozen different ones ("the", "with", "patients") do not."""
+    return len({w.casefold() for w in words if len(w) >= 3 and (w.islower() or w.istitle())} & vocabulary)
+
+
+def _best_shift(text: str, settings: HealthSettings) -> tuple[int, int, float] | None:
+    """(offset, distinct common words, common-word share) of the constant offset that restores the most
+    different common words; None when the sample has too few words under every offset.
 
     Only a sample of the page is shifted: a constant offset shows on the first few hundred words as well as on
     all of them, and the test then costs the same on every page.
     """
     sample = text[:3000]
-    best: tuple[int, float] | None = None
+    best: tuple[int, int, float] | None = None
     for magnitude in range(1, settings.max_shift + 1):
         for offset in (magnitude, -magnitude):
             words = _WORD.findall(_shifted(sample, offset))
             if len(words) < settings.min_words_to_judge:
                 continue
-            share = _common_share(words, settings.vocabulary, prose_case=True)
-            if best is None or share > best[1]:
-                best = (offset, share)
+            distinct = _distinct_common(words, settings.vocabulary)
+            if best is None or distinct > best[1]:
+                best = (offset, distinct, _common_share(words, settings.vocabulary, prose_case=True))
     return best
 
 
@@ -209,14 +223,24 @@ def check_page(
         return PageHealth(number=number, status="ok", reason="readable text layer", measures=measures)
     best = _best_shift(text, settings)
     if best is not None:
-        offset, share = best
-        if share >= settings.shift_min_share and share >= settings.shift_gain * max(measures.common_share, 0.01):
+        offset, distinct, share = best
+        as_read = _distinct_common(_WORD.findall(text[:3000]), settings.vocabulary)
+        if distinct >= settings.shift_min_distinct and distinct >= settings.shift_gain * max(as_read, 1):
             measures = measures.model_copy(update={"shift": offset, "shifted_common_share": round(share, 4)})
             reason = (
-                f"glyph codes are the characters shifted by {-offset:+d} code points (a font without a Unicode map): "
-                f"{measures.common_share:.0%} common words as read, {share:.0%} after the shift"
+                f"glyph codes are the characters shifted by {-offset:+d} code points (a font without a Unicode "
+                f"map): {measures.common_share:.0%} common words as read, {share:.0%} after the shift"
             )
             return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
+    if (
+        measures.undecodable_share >= settings.low_words_undecodable_share
+        and measures.common_share <= settings.garbled_common_share
+    ):
+        reason = (
+            f"{measures.undecodable_share:.0%} of its characters are undecodable glyph codes and "
+            f"{measures.common_share:.0%} of its words are common words"
+        )
+        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     if (
         measures.common_share <= settings.garbled_common_share
         and measures.vowelless_share >= settings.garbled_vowelless_share
