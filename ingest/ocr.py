@@ -10,6 +10,9 @@ What it relies on:
 
 The text returned is Tesseract's, verbatim (only its trailing form feed is dropped), so quotes later cut from it
 are verbatim against the OCR text, and every page read this way is marked as OCR by the reader.
+
+What OCR cannot promise: Tesseract's English model reads "≤" as "<" and "≥" as ">" (seen on a real protocol), and
+may misread digits. A threshold read from an OCR page must be checked against the page; the reader says so.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from ingest.text_health import page_ranges
 TESSERACT = "tesseract"
 LANGUAGE = "eng"
 DPI = 300  # Tesseract's recommended resolution for body text
+# Page segmentation "a single column of text of variable sizes": a protocol page is one column, and this mode reads
+# each line whole. The default (automatic layout) cuts a hanging list number ("1.", "a)") into a block of its own,
+# away from its criterion, and the list can no longer be read from its enumeration.
+PAGE_SEGMENTATION = "4"
 PAGE_TIMEOUT_S = 180
 INSTALL_HINT = "install it with `make tesseract` (Debian packages tesseract-ocr and tesseract-ocr-eng)"
 
@@ -126,7 +133,7 @@ def ocr_pages(path: str | Path, source: str | Path | bytes, numbers: list[int], 
                 while len(running) >= workers:
                     collect(*running.pop(0))
                 process = subprocess.Popen(
-                    [TESSERACT, str(image), "stdout", "-l", LANGUAGE, "--dpi", str(dpi)],
+                    [TESSERACT, str(image), "stdout", "-l", LANGUAGE, "--dpi", str(dpi), "--psm", PAGE_SEGMENTATION],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                 )
                 running.append((number, process))

@@ -36,7 +36,6 @@ HEALTH_FILE = Path(__file__).with_name("text_health.yaml")
 PageStatus = Literal["ok", "blank", "no_text", "garbled"]
 
 _WORD = re.compile(r"[^\W\d_]{2,}")  # letters only (any script), two or more
-_VOWELS = frozenset("aeiouyàáâäãåæèéêëìíîïòóôöõøùúûüýÿœ")
 
 
 class HealthSettings(BaseModel):
@@ -54,7 +53,6 @@ class HealthSettings(BaseModel):
     max_undecodable_share: float = Field(gt=0, le=1)
     low_words_undecodable_share: float = Field(gt=0, le=1)
     garbled_common_share: float = Field(ge=0, le=1)
-    garbled_vowelless_share: float = Field(ge=0, le=1)
 
     @field_validator("common_words")
     @classmethod
@@ -93,7 +91,6 @@ class TextMeasures(BaseModel):
     words: int = Field(description="words of two letters or more")
     common_share: float = Field(description="share of those words that are common function words")
     undecodable_share: float = Field(description="share of characters that are private-use/unassigned/control")
-    vowelless_share: float = Field(description="share of Latin words without a vowel")
     shift: int | None = Field(default=None, description="code-point offset that turns the text into prose")
     shifted_common_share: float | None = None
 
@@ -178,15 +175,11 @@ def measure_text(text: str, settings: HealthSettings | None = None) -> TextMeasu
     settings = settings or load_settings()
     visible = [char for char in text if not char.isspace()]
     words = _WORD.findall(text)
-    latin = [w for w in words if all("a" <= c <= "z" or c in _VOWELS for c in w.casefold())]
     return TextMeasures(
         chars=len(visible),
         words=len(words),
         common_share=round(_common_share(words, settings.vocabulary), 4),
         undecodable_share=round(sum(map(_undecodable, visible)) / len(visible), 4) if visible else 0.0,
-        vowelless_share=round(
-            sum(not (set(w.casefold()) & _VOWELS) for w in latin) / len(latin), 4
-        ) if latin else 0.0,
     )
 
 
@@ -213,14 +206,10 @@ def check_page(
         else:
             return PageHealth(number=number, status="ok", reason="short text layer", measures=measures)
         return PageHealth(number=number, status="no_text", reason=reason, measures=measures)
-    if measures.undecodable_share > settings.max_undecodable_share:
-        reason = (
-            f"{measures.undecodable_share:.0%} of its characters are private-use or undecodable glyph codes "
-            "(a font without a Unicode map)"
-        )
-        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
-    if measures.words < settings.min_words_to_judge or measures.common_share >= settings.suspicious_common_share:
+    if measures.words >= settings.min_words_to_judge and measures.common_share >= settings.suspicious_common_share:
         return PageHealth(number=number, status="ok", reason="readable text layer", measures=measures)
+    # Few common words, or too few words to tell: first ask whether one constant shift explains the page, so the
+    # reason names the cause when there is one.
     best = _best_shift(text, settings)
     if best is not None:
         offset, distinct, share = best
@@ -232,22 +221,20 @@ def check_page(
                 f"map): {measures.common_share:.0%} common words as read, {share:.0%} after the shift"
             )
             return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
+    if measures.undecodable_share > settings.max_undecodable_share:
+        reason = (
+            f"{measures.undecodable_share:.0%} of its characters are private-use or undecodable glyph codes "
+            "(a font without a Unicode map)"
+        )
+        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     if (
-        measures.undecodable_share >= settings.low_words_undecodable_share
+        measures.words >= settings.min_words_to_judge
+        and measures.undecodable_share >= settings.low_words_undecodable_share
         and measures.common_share <= settings.garbled_common_share
     ):
         reason = (
             f"{measures.undecodable_share:.0%} of its characters are undecodable glyph codes and "
             f"{measures.common_share:.0%} of its words are common words"
-        )
-        return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
-    if (
-        measures.common_share <= settings.garbled_common_share
-        and measures.vowelless_share >= settings.garbled_vowelless_share
-    ):
-        reason = (
-            f"the text layer does not read as words ({measures.common_share:.0%} common words, "
-            f"{measures.vowelless_share:.0%} of words without a vowel)"
         )
         return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     return PageHealth(number=number, status="ok", reason="readable text layer (few common words)", measures=measures)

@@ -236,7 +236,10 @@ def _healthy_pages(path: Path, source: Path | bytes, texts: list[str]) -> tuple[
     require_tesseract(path, [h.number for h in failing], why)
     read = ocr_pages(path, source, [h.number for h in failing])
     pages: list[ExtractedPage] = []
-    problems = [f"page(s) {page_ranges([h.number for h in failing])} read by OCR: {why}"]
+    problems = [
+        f"page(s) {page_ranges([h.number for h in failing])} read by OCR ({why}); OCR can read ≤ as < and ≥ as >, "
+        "and misread digits: check thresholds quoted from these pages against the page"
+    ]
     by_number = {h.number: h for h in failing}
     for number, text in enumerate(texts, start=1):
         if number not in by_number:
