@@ -17,7 +17,7 @@ from pathlib import Path
 from labs.errors import DocumentError
 
 from ingest.readers.models import ExtractedDocument, ExtractedPage
-from ingest.text_health import page_ranges
+from ingest.text_health import PageHealth, page_ranges
 
 # pypdf logs every odd font or broken xref as a warning; a protocol is read fine regardless.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -134,7 +134,11 @@ def _open(path: Path):
     import pypdf
     from pypdf.errors import DependencyError
 
-    reader = pypdf.PdfReader(path)
+    try:
+        reader = pypdf.PdfReader(path)
+    except DependencyError:  # AES-256: pypdf tries the empty password on opening, and needs `cryptography` for it
+        decrypted = _decrypt_with_pdfium(path)
+        return pypdf.PdfReader(io.BytesIO(decrypted)), decrypted
     if not reader.is_encrypted:
         return reader, path
     # Many PDFs are "encrypted" with an empty user password (printing restrictions only): open those.
@@ -157,12 +161,8 @@ def _open(path: Path):
     return reader, path
 
 
-def read_pdf(path: Path) -> ExtractedDocument:
-    """Every page's text layer, health-checked; pages whose layer is garbled or absent are read by OCR.
-
-    See ingest.text_health for how a page is judged and ingest.ocr for the OCR; a page read by OCR carries
-    source "ocr" and the reason, and `problems` says which pages were OCRed and why.
-    """
+def _page_texts(path: Path) -> tuple[Path | bytes, list[str]]:
+    """(what pdfium should open, each page's text layer as pypdf extracts it); DocumentError when unreadable."""
     from pypdf.errors import PdfReadError, PyPdfError
 
     _check_framing(path)
@@ -178,10 +178,26 @@ def read_pdf(path: Path) -> ExtractedDocument:
         raise DocumentError(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     if not texts:
         raise DocumentError(path, "the PDF has no pages")
+    return source, texts
+
+
+def check_pdf_pages(path: str | Path) -> list[PageHealth]:
+    """The health of every page's text layer (ingest.text_health), without OCR: what read_pdf would OCR."""
+    source, texts = _page_texts(Path(path))
+    return _check_pages(Path(path), source, texts)
+
+
+def read_pdf(path: Path) -> ExtractedDocument:
+    """Every page's text layer, health-checked; pages whose layer is garbled or absent are read by OCR.
+
+    See ingest.text_health for how a page is judged and ingest.ocr for the OCR; a page read by OCR carries
+    source "ocr" and the reason, and `problems` says which pages were OCRed and why.
+    """
+    source, texts = _page_texts(path)
     pages, problems = _healthy_pages(path, source, texts)
     if not any(page.text.strip() for page in pages):
-        ocr_note = f", and OCR of page(s) {page_ranges([p.number for p in pages if p.source == 'ocr'])} found none" \
-            if any(p.source == "ocr" for p in pages) else ""
+        ocred = [page.number for page in pages if page.source == "ocr"]
+        ocr_note = f", and OCR of page(s) {page_ranges(ocred)} found none" if ocred else ""
         raise DocumentError(
             path, f"the PDF has no text layer on any of its {len(pages)} page(s) (scanned image?){ocr_note}"
         )
@@ -209,22 +225,32 @@ def _drawn_pages(source: Path | bytes, numbers: list[int]) -> dict[int, bool]:
         document.close()
 
 
+def _check_pages(path: Path, source: Path | bytes, texts: list[str]) -> list[PageHealth]:
+    from ingest.text_health import check_page, load_settings
+
+    settings = load_settings()
+    short = [
+        n for n, text in enumerate(texts, start=1)
+        if sum(not c.isspace() for c in text) < settings.min_chars_to_judge
+    ]
+    try:
+        drawn = _drawn_pages(source, short)
+    except Exception as exc:  # pdfium could not open what pypdf did: judge short pages as possibly drawn
+        logging.getLogger(__name__).debug("pdfium cannot inspect %s: %s", path, exc)
+        drawn = {number: True for number in short}
+    return [
+        check_page(n, text, drawn=n in drawn, has_image=drawn.get(n, False), settings=settings)
+        for n, text in enumerate(texts, start=1)
+    ]
+
+
 def _healthy_pages(path: Path, source: Path | bytes, texts: list[str]) -> tuple[list[ExtractedPage], list[str]]:
     """Check every page's text layer; OCR those that fail (or raise OcrUnavailableError naming them)."""
     from ingest.ocr import ocr_pages, require_tesseract
     from ingest.text_health import check_page, load_settings
 
     settings = load_settings()
-    short = [n for n, text in enumerate(texts, start=1) if sum(not c.isspace() for c in text) < settings.min_chars_to_judge]
-    try:
-        drawn = _drawn_pages(source, short)
-    except Exception as exc:  # pdfium could not open what pypdf did: judge short pages as possibly drawn
-        logging.getLogger(__name__).debug("pdfium cannot inspect %s: %s", path, exc)
-        drawn = {number: True for number in short}
-    health = [
-        check_page(n, text, drawn=n in drawn, has_image=drawn.get(n, False), settings=settings)
-        for n, text in enumerate(texts, start=1)
-    ]
+    health = _check_pages(path, source, texts)
     failing = [h for h in health if h.needs_ocr]
     if not failing:
         return [ExtractedPage(number=n, text=text) for n, text in enumerate(texts, start=1)], []
