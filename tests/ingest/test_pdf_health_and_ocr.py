@@ -25,7 +25,9 @@ from labs.errors import DocumentError, TrialGuardError
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "protocols" / "corpus"
 FONT = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
 
-needs_tesseract = pytest.mark.skipif(ocr.tesseract_problem() is not None, reason="tesseract not installed (make tesseract)")
+needs_tesseract = pytest.mark.skipif(
+    ocr.tesseract_problem() is not None, reason="tesseract not installed (make tesseract)"
+)
 
 LINES = [
     "Protocol TG-OCR-007 Version 3.0",
@@ -93,7 +95,8 @@ def test_a_scanned_page_is_read_by_ocr_and_marked_so(tmp_path):
     assert any("≤" in p for p in document.problems)  # the warning that comparators need checking on OCR pages
 
     protocol = parse_protocol(path)
-    labels = [(c.kind, c.label) for c in protocol.criteria if c.kind in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION)]
+    eligibility = (CriterionKind.INCLUSION, CriterionKind.EXCLUSION)
+    labels = [(c.kind, c.label) for c in protocol.criteria if c.kind in eligibility]
     assert labels == [(CriterionKind.INCLUSION, str(n)) for n in (1, 2, 3)] + [
         (CriterionKind.EXCLUSION, str(n)) for n in (1, 2)
     ]
@@ -134,7 +137,8 @@ def test_a_page_that_ocr_finds_nothing_on_leaves_the_no_text_error(tmp_path):
     pdf.output(str(path))
     with pytest.raises(DocumentError) as info:
         read_document(path)
-    assert "drawing.pdf" in str(info.value) and "no text layer" in str(info.value) and "OCR of page(s) 1" in str(info.value)
+    message = str(info.value)
+    assert "drawing.pdf" in message and "no text layer" in message and "OCR of page(s) 1" in message
 
 
 def test_without_tesseract_the_error_names_the_file_and_the_pages(tmp_path, monkeypatch):
