@@ -54,6 +54,14 @@ class HealthSettings(BaseModel):
     max_undecodable_share: float = Field(gt=0, le=1)
     low_words_undecodable_share: float = Field(gt=0, le=1)
     garbled_common_share: float = Field(ge=0, le=1)
+    comparator_stand_ins: list[str] = Field(default_factory=list)
+
+    @field_validator("comparator_stand_ins")
+    @classmethod
+    def _single_letters(cls, value: list[str]) -> list[str]:
+        if any(len(letter) != 1 or not letter.isalpha() for letter in value):
+            raise ValueError(f"comparator_stand_ins: needs single letters, got {value}")
+        return value
 
     @field_validator("common_words")
     @classmethod
@@ -238,6 +246,20 @@ def check_page(
         )
         return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     return PageHealth(number=number, status="ok", reason="readable text layer (few common words)", measures=measures)
+
+
+def comparator_stand_ins(text: str, settings: HealthSettings | None = None) -> list[str]:
+    """Snippets where a lone letter that a broken symbol font gives for ≤ or ≥ stands between a word and a number
+    ("creatinine d 1.5 x ULN"). Relies on English never putting those single letters there; reported, never
+    rewritten (which comparator was meant is for a person to read on the page)."""
+    settings = settings or load_settings()
+    if not settings.comparator_stand_ins:
+        return []
+    letters = "".join(re.escape(letter) for letter in settings.comparator_stand_ins)
+    pattern = re.compile(rf"(?<=[^\W\d_]{{2}})[ \t]+([{letters}])[ \t]+(?=\d)")
+    return [
+        " ".join(text[max(0, m.start() - 25) : m.end() + 12].split()) for m in pattern.finditer(text)
+    ]
 
 
 def page_ranges(numbers: list[int]) -> str:

@@ -247,13 +247,19 @@ def _check_pages(path: Path, source: Path | bytes, texts: list[str]) -> list[Pag
 def _healthy_pages(path: Path, source: Path | bytes, texts: list[str]) -> tuple[list[ExtractedPage], list[str]]:
     """Check every page's text layer; OCR those that fail (or raise OcrUnavailableError naming them)."""
     from ingest.ocr import ocr_pages, require_tesseract
-    from ingest.text_health import check_page, load_settings
+    from ingest.text_health import check_page, comparator_stand_ins, load_settings
 
     settings = load_settings()
     health = _check_pages(path, source, texts)
     failing = [h for h in health if h.needs_ocr]
+    stand_ins = [
+        f"page {h.number}: a letter stands where a comparator belongs ({'; '.join(repr(s) for s in found[:3])}): "
+        "a symbol font that reads ≤ or ≥ as a letter; check the comparators on this page"
+        for h in health
+        if not h.needs_ocr and (found := comparator_stand_ins(texts[h.number - 1], settings))
+    ]
     if not failing:
-        return [ExtractedPage(number=n, text=text) for n, text in enumerate(texts, start=1)], []
+        return [ExtractedPage(number=n, text=text) for n, text in enumerate(texts, start=1)], stand_ins
     why = "; ".join(
         f"{label} on page(s) {page_ranges([h.number for h in failing if h.status == status])}"
         for status, label in (("garbled", "garbled text layer"), ("no_text", "no text layer"))
@@ -265,7 +271,7 @@ def _healthy_pages(path: Path, source: Path | bytes, texts: list[str]) -> tuple[
     problems = [
         f"page(s) {page_ranges([h.number for h in failing])} read by OCR ({why}); OCR can read ≤ as < and ≥ as >, "
         "and misread digits: check thresholds quoted from these pages against the page"
-    ]
+    ] + stand_ins
     by_number = {h.number: h for h in failing}
     for number, text in enumerate(texts, start=1):
         if number not in by_number:

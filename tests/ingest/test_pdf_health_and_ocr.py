@@ -301,3 +301,11 @@ def test_healthy_corpus_pdfs_with_tables_and_abbreviation_lists_are_not_flagged(
     flagged = {n: h.reason for n, h in health.items() if h.status == "garbled"}
     # NCT00790933's last page is an e-signature record whose names are in a shifted font: garbled in truth.
     assert set(flagged) <= ({len(health)} if name == "NCT00790933_Prot_001" else set()), flagged
+
+
+def test_a_symbol_font_comparator_read_as_a_letter_is_reported_not_rewritten(tmp_path):
+    lines = LINES[:3] + ["2. Haemoglobin t 10 g/dL and creatinine d 1.2 mg/dL."] + LINES[5:]
+    document = read_document(_text_pdf(tmp_path / "stand_in.pdf", [lines]))
+    assert "Haemoglobin t 10 g/dL" in document.pages[0].text  # the text stays as the PDF has it
+    warning = next(p for p in document.problems if "comparator" in p)
+    assert warning.startswith("page 1:") and "creatinine d 1.2" in warning

@@ -112,3 +112,13 @@ def test_the_settings_file_is_validated_and_a_bad_one_names_itself(tmp_path: Pat
     with pytest.raises(ConfigError) as info:
         load_settings(bad)
     assert str(bad) in str(info.value) and "two letters" in str(info.value)
+
+
+def test_a_letter_where_a_comparator_belongs_is_reported_and_ordinary_letters_are_not():
+    from ingest.text_health import comparator_stand_ins
+
+    broken = "Adults aged t 21 years with a platelet count t 90 x 10^9/L and bilirubin d 2 mg/dL."
+    found = comparator_stand_ins(broken)
+    assert len(found) == 3 and "aged t 21" in found[0] and "bilirubin d 2" in found[2]
+    ordinary = "Take 200 mg q 12 hr (CTCAE v 4.0); see item d) 5 and Figure 3 d; plan (a) 2 or (b)."
+    assert comparator_stand_ins(ordinary) == []
