@@ -231,8 +231,7 @@ def check_page(
             return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     if measures.undecodable_share > settings.max_undecodable_share:
         reason = (
-            f"{measures.undecodable_share:.0%} of its characters are private-use or undecodable glyph codes "
-            "(a font without a Unicode map)"
+            f"{measures.undecodable_share:.0%} of its characters are private-use, control or undecodable codes"
         )
         return PageHealth(number=number, status="garbled", reason=reason, measures=measures)
     if (

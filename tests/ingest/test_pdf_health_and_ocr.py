@@ -309,3 +309,32 @@ def test_a_symbol_font_comparator_read_as_a_letter_is_reported_not_rewritten(tmp
     assert "Haemoglobin t 10 g/dL" in document.pages[0].text  # the text stays as the PDF has it
     warning = next(p for p in document.problems if "comparator" in p)
     assert warning.startswith("page 1:") and "creatinine d 1.2" in warning
+
+
+# ---------------------------------------------------------------- text formats: decoded, and garbage refused
+
+TEXT = "\n".join(line for line in LINES)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_text_in_utf16_and_utf32_is_read(tmp_path, codec):
+    path = tmp_path / f"protocol_{codec}.txt"
+    path.write_bytes(TEXT.replace(">=", "≥").encode(codec))
+    protocol = parse_protocol(path)
+    assert [c.label for c in protocol.criteria if c.kind == CriterionKind.INCLUSION] == ["1", "2", "3"]
+    assert protocol.version == "3.0"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("nul.html", b"\x00" * 100, "garbled html document"),
+        ("nul.txt", b"\x00" * 100, "garbled text document"),
+        ("shifted.txt", "".join(c if c == "\n" else chr(ord(c) - 29) for c in TEXT).encode(), "shifted by -29"),
+    ],
+)
+def test_garbage_in_a_text_format_is_refused_with_the_reason(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    path.write_bytes(content)
+    message = _assert_error(path)
+    assert fragment in message, message
