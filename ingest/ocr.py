@@ -37,6 +37,7 @@ DPI = 300  # Tesseract's recommended resolution for body text
 # away from its criterion, and the list can no longer be read from its enumeration.
 PAGE_SEGMENTATION = "4"
 PAGE_TIMEOUT_S = 180
+MAX_PIXELS = 50_000_000  # an A4/Letter page at 300 dpi is ~9 million
 INSTALL_HINT = "install it with `make tesseract` (Debian packages tesseract-ocr and tesseract-ocr-eng)"
 
 
@@ -103,12 +104,13 @@ def ocr_pages(path: str | Path, source: str | Path | bytes, numbers: list[int], 
         return {}
     env = dict(os.environ, OMP_THREAD_LIMIT="1")  # one core per Tesseract: the pages run side by side instead
     results: dict[int, str] = {}
-    running: list[tuple[int, subprocess.Popen]] = []
+    running: list[tuple[int, subprocess.Popen, Path]] = []
     workers = _workers()
 
-    def collect(number: int, process: subprocess.Popen) -> None:
+    def collect(number: int, process: subprocess.Popen, image: Path) -> None:
         try:
             out, err = process.communicate(timeout=PAGE_TIMEOUT_S)
+            image.unlink(missing_ok=True)  # a 300-dpi page is megabytes: keep only the pages still being read
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
@@ -127,20 +129,23 @@ def ocr_pages(path: str | Path, source: str | Path | bytes, numbers: list[int], 
             for number in numbers:
                 image = Path(folder) / f"page-{number}.png"
                 page = document[number - 1]
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
-                bitmap.to_pil().save(image, dpi=(dpi, dpi))
+                width, height = page.get_size()  # in points (1/72 inch)
+                # A poster-sized page at full resolution would need gigabytes: cap the pixels, not the page.
+                scale = min(dpi / 72, (MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
+                bitmap = page.render(scale=scale, grayscale=True)
+                bitmap.to_pil().save(image, dpi=(round(scale * 72),) * 2)
                 page.close()
                 while len(running) >= workers:
                     collect(*running.pop(0))
+                command = [TESSERACT, str(image), "stdout", "-l", LANGUAGE, "--psm", PAGE_SEGMENTATION]
                 process = subprocess.Popen(
-                    [TESSERACT, str(image), "stdout", "-l", LANGUAGE, "--dpi", str(dpi), "--psm", PAGE_SEGMENTATION],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                    command + ["--dpi", str(round(scale * 72))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
                 )
-                running.append((number, process))
+                running.append((number, process, image))
             while running:
                 collect(*running.pop(0))
         finally:
-            for _, process in running:  # an error above: stop the rest rather than leave them running
+            for _, process, _ in running:  # an error above: stop the rest rather than leave them running
                 process.kill()
                 process.communicate()
             document.close()

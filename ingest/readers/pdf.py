@@ -154,7 +154,7 @@ def _open(path: Path):
         try:
             reader.pages[0].extract_text()  # pypdf decrypts lazily: find out now whether it can
             return reader, path
-        except (DependencyError, IndexError, Exception):  # noqa: B014 - any failure: let pdfium decrypt instead
+        except Exception:  # DependencyError, or pypdf's decryption failing otherwise: pdfium decrypts instead
             pass
         decrypted = _decrypt_with_pdfium(path)
         return pypdf.PdfReader(io.BytesIO(decrypted)), decrypted
