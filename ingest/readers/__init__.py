@@ -58,4 +58,24 @@ def read_document(path: str | Path) -> ExtractedDocument:
         document = read_text(path)
     if not any(page.text.strip() for page in document.pages):
         raise DocumentError(path, f"no text found in the {kind} document")
+    if kind != "pdf":  # a PDF checks each page itself and OCRs what fails; other formats have no page to OCR
+        _refuse_garbled(path, kind, document)
     return document
+
+
+# The start of a document is enough to tell text from garbage, and keeps the check cheap on a long one.
+_HEALTH_SAMPLE = 50_000
+
+
+def _refuse_garbled(path: Path, kind: str, document: ExtractedDocument) -> None:
+    """DocumentError when the text is garbage (control codes, private-use glyphs, a constant code-point shift).
+
+    Uses the PDF page check (ingest.text_health) on the document's text as one page: a file of NUL bytes or a
+    text run through a broken font converter is refused here, never parsed into criteria.
+    """
+    from ingest.text_health import check_page
+
+    text = "\n".join(page.text for page in document.pages)[:_HEALTH_SAMPLE]
+    health = check_page(1, text, drawn=True)
+    if health.status == "garbled":
+        raise DocumentError(path, f"garbled {kind} document: {health.reason}; expected readable text")

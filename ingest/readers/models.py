@@ -13,6 +13,10 @@ class ExtractedPage(BaseModel):
 
     number: int = Field(description="1-based page number in the original document")
     text: str = Field(description="raw extracted text (not yet normalized)")
+    source: Literal["text", "ocr"] = Field(
+        default="text", description="'ocr': the page's text layer was garbled or absent and Tesseract read it"
+    )
+    health: str | None = Field(default=None, description="why the text layer was not used, for an OCR page")
 
 
 class ExtractedDocument(BaseModel):
@@ -26,3 +30,10 @@ class ExtractedDocument(BaseModel):
     version: str | None = None
     title: str | None = None
     effective_date: dt.date | None = None
+    problems: list[str] = Field(
+        default_factory=list, description="what the reader noticed, e.g. which pages were OCRed and why"
+    )
+
+    @property
+    def ocr_pages(self) -> list[int]:
+        return [page.number for page in self.pages if page.source == "ocr"]
