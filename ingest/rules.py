@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import labs
 from ingest.models import AlternativeThreshold, Comparator, LabRule
 from ingest.rule_patterns import RulePatterns, load_patterns, phrase_regex
+from labs.errors import ConfigError
 from labs.observation import Sex
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -101,6 +102,8 @@ class _Threshold:
     multiple_of: str | None = None
     alternatives: list[AlternativeThreshold] = field(default_factory=list)
     end_with_alternatives: int = 0
+    offset_from: str | None = None
+    measure: str = "level"
 
 
 @dataclass
@@ -122,6 +125,7 @@ class _Quantity:
     end: int
     unit: str | None = None
     multiple_of: str | None = None
+    offset_from: str | None = None
 
 
 def _to_float(number: str, unit_follows_count: bool) -> float:
@@ -146,18 +150,34 @@ class _Grammar:
             r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of))
             + r")"
             r"(?:\s*(?:to|of|than|:))?(?:\s*\((?:[<>=≤≥/_]{1,3})\))?\s*"
-            r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
+            r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r")|" + self._number_word_alternation() + r")",
             re.IGNORECASE,
         )
+        self.number_word_re = re.compile(self._number_word_alternation(), re.IGNORECASE)
+        marks = re.escape(patterns.footnote_marks) if patterns.footnote_marks else ""
+        # "1.5 x ULNa" / "ULN*": a footnote mark or one lower-case letter glued to the limit name
+        self.footnote = (r"(?:[" + marks + r"]+|(?-i:[a-h])(?![\w]))?") if marks else r"(?:(?-i:[a-h])(?![\w]))?"
+        self.footnote_marks = patterns.footnote_marks
         self.trailing_of = {_norm_phrase(p): Comparator(symbol)
                             for symbol, phrases in patterns.trailing_comparators.items() for p in phrases}
         self.trailing_re = re.compile(r"\s*(" + phrase_regex(list(self.trailing_of)) + r")", re.IGNORECASE)
         qualifiers = phrase_regex(patterns.limit_qualifiers)
         self.limit_re = re.compile(
             r"\s*(?:[x×X\*]|times|time|-?fold)?\s*(?:" + qualifiers + r"\s+)*(?P<limit>" + self._limit_alternation()
-            + r")(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
+            + r")" + self.footnote + r"(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
             re.IGNORECASE,
         )
+        self.offset_sign = {_norm_phrase(p): (1.0 if side == "above" else -1.0)
+                            for side, phrases in patterns.offset_relations.items() for p in phrases}
+        self.offset_re = re.compile(
+            r"\s*(?P<rel>" + phrase_regex(list(self.offset_sign) or ["(?!x)x"]) + r")\s+(?:" + qualifiers
+            + r"\s+)*(?P<limit>" + self._limit_alternation() + r")" + self.footnote
+            + r"(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
+            re.IGNORECASE,
+        )
+        self.change_re = re.compile(phrase_regex(patterns.change_words or ["(?!x)x"]), re.IGNORECASE)
+        self.baseline_re = re.compile(r"^[\s,)\]]*" + phrase_regex(patterns.baseline_phrases or ["(?!x)x"]),
+                                      re.IGNORECASE)
         self.uln_re = re.compile(phrase_regex(patterns.uln_phrases), re.IGNORECASE)
         self.between_re = re.compile(r"(?<!\w)(?:between|from|range(?:s|d)?\s+(?:of|from)?)\s*(?=\d)",
                                      re.IGNORECASE)
@@ -199,7 +219,8 @@ class _Grammar:
         self.count_words = {w.lower() for w in patterns.count_words}
         self.normal_range_of = {}
         for side, phrases in patterns.normal_range_phrases.items():
-            limits = [("<", "LLN"), (">", "ULN")] if side == "outside" else [(">=", "LLN"), ("<=", "ULN")]
+            limits = {"outside": [("<", "LLN"), (">", "ULN")], "within": [(">=", "LLN"), ("<=", "ULN")],
+                      "below": [("<", "LLN")], "above": [(">", "ULN")]}[side]
             for phrase in phrases:
                 self.normal_range_of[_norm_phrase(phrase)] = limits
         self.normal_range_re = re.compile(
@@ -207,8 +228,13 @@ class _Grammar:
         self._build_analyte_regexes()
 
     def _limit_alternation(self) -> str:
-        # No boundary before the limit name: "2.5xULN" glues the factor to it.
-        return phrase_regex(self.patterns.uln_phrases + self.patterns.lln_phrases)[3:-1].replace(r"(?<![\w])", "")
+        # No boundary before the limit name: "2.5xULN" glues the factor to it. After it, a footnote letter may
+        # stick ("1.5 x ULNa"): the name ends before a non-word character or before one such letter.
+        return (phrase_regex(self.patterns.uln_phrases + self.patterns.lln_phrases)[3:-1]
+                .replace(r"(?<![\w])", "").replace(r"(?![\w])", r"(?:(?![\w])|(?=(?-i:[a-h])(?![\w])))"))
+
+    def _number_word_alternation(self) -> str:
+        return r"(?<![\w-])" + phrase_regex(list(self.patterns.number_words) or ["(?!x)x"]) + r"(?=\s|-)"
 
     def _build_analyte_regexes(self) -> None:
         exact: dict[str, str] = {}
@@ -238,6 +264,14 @@ class _Grammar:
         self.folded_codes = {_name_key(name, True): code for name, code in folded.items()}
         self.exact_re = _names_regex(exact, plural=False, flags=0)
         self.folded_re = _names_regex(folded, plural=True, flags=re.IGNORECASE)
+        known = {analyte.code for analyte in labs.catalog()}
+        for name, codes in self.patterns.analyte_groups.items():
+            unknown = [code for code in codes if code not in known]
+            if unknown:
+                raise ConfigError(f"rule patterns: analyte_groups.{name} names codes not in the catalog: {unknown}")
+        self.collective_of = {_norm_phrase(name): codes for name, codes in self.patterns.analyte_groups.items()}
+        self.collective_re = re.compile(phrase_regex(list(self.collective_of)), re.IGNORECASE) \
+            if self.collective_of else None
 
 
 def _names_regex(names: dict[str, str], *, plural: bool, flags: int) -> re.Pattern[str] | None:
@@ -285,11 +319,19 @@ def _analyte_mentions(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
             code = lookup.get(_name_key(match.group(0), fold))
             if code is not None:
                 found.append((match.start(), match.end(), code))
+    if g.collective_re is not None:
+        # "transaminases > 3 x ULN": a collective name stands for each of its analytes at the same span (the
+        # group builder joins mentions that touch)
+        for match in g.collective_re.finditer(text):
+            if any(not (match.end() <= f[0] or match.start() >= f[1]) for f in found):
+                continue
+            for code in g.collective_of[_norm_phrase(match.group(0))]:
+                found.append((match.start(), match.end(), code))
     # Longest first wins overlaps ("creatinine clearance" over "creatinine").
     found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
     kept: list[tuple[int, int, str]] = []
     for mention in found:
-        if all(mention[1] <= k[0] or mention[0] >= k[1] for k in kept):
+        if all(mention[1] <= k[0] or mention[0] >= k[1] or (mention[:2] == k[:2]) for k in kept):
             kept.append(mention)
     return sorted(kept)
 
@@ -304,7 +346,12 @@ _GROUP_GAP_RE = re.compile(
 def _groups(text: str, mentions: list[tuple[int, int, str]]) -> list[_Group]:
     groups: list[_Group] = []
     for start, end, code in mentions:
-        if groups and _GROUP_GAP_RE.match(text[groups[-1].end:start]) and start - groups[-1].end <= 30:
+        gap = text[groups[-1].end:start] if groups else ""
+        if groups and "\n" in gap and not gap.strip() and code not in groups[-1].codes:
+            # names on successive lines with nothing joining them: rows of a flattened table, not one group
+            groups.append(_Group(start, end, [code]))
+            continue
+        if groups and _GROUP_GAP_RE.match(gap) and start - groups[-1].end <= 30:
             group = groups[-1]
             group.end = end
             if code not in group.codes:
@@ -341,12 +388,20 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
     first = tokens[0].group(0)
     if tokens[0].start() > 2 or not re.match(r"[%A-Za-zµμ/⁄]", first):
         return None, pos
+    marks = _grammar().footnote_marks
     for count in range(len(tokens), 0, -1):
         raw = window[tokens[0].start():tokens[count - 1].end()]
         raw = raw.rstrip(".:")
         if count > 1 and re.search(r"(?i)\b(?:and|or|if|for|in|with|of|at|to|the|than|unless|times?)\b", raw):
             continue
         unit = _parse_unit(raw)
+        if unit is None:
+            # "90 g/L*", "g/La": a footnote mark, or one lower-case letter after a unit that ends in a capital,
+            # a digit or '%', is not part of the unit (the quote keeps it)
+            bare = raw.rstrip(marks) if marks else raw
+            if bare == raw and re.search(r"[A-Z0-9%³²][a-h]$", raw):
+                bare = raw[:-1]
+            unit = _parse_unit(bare) if bare and bare != raw else None
         if unit is not None:
             return unit, pos + tokens[0].start() + len(raw)
     return None, pos
@@ -377,6 +432,11 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
     """A number (+ x 10^N + unit | x ULN) starting at `pos`, or a bare "ULN" (= 1 x ULN) when allowed."""
     number = _NUMBER_RE.match(text, pos)
     if number is None:
+        word = g.number_word_re.match(text, pos)
+        limit = word and g.limit_re.match(text, word.end())
+        if limit:  # "two times the ULN": a factor in words, only before a limit name
+            return _Quantity(g.patterns.number_words[_norm_phrase(word.group(0))], limit.end(),
+                             multiple_of=_limit_kind(limit.group("limit"), g))
         if allow_bare_limit:
             limit = re.match(r"\s*(?:the\s+)?(?:(?:institutional|laboratory|local|site|normal)\s+)*(?P<limit>"
                              + g._limit_alternation() + r")", text[pos:], re.IGNORECASE)
@@ -409,6 +469,12 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
             if unit:
                 return _Quantity(value, unit_end, unit=unit)
     unit, unit_end = _read_unit(text, end)
+    if unit:
+        offset = g.offset_re.match(text, unit_end)
+        if offset:  # "5 seconds above ULN": ULN + 5 s, not a multiple
+            sign = g.offset_sign[_norm_phrase(offset.group("rel"))]
+            return _Quantity(sign * value, offset.end(), unit=unit,
+                             offset_from=_limit_kind(offset.group("limit"), g))
     return _Quantity(value, unit_end if unit else end, unit=unit)
 
 
@@ -442,7 +508,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         low = _read_quantity(text, match.end(), g)
         join = low and g.range_join_re.match(text, low.end)
         high = join and _read_quantity(text, join.end(), g)
-        if low and high and low.multiple_of == high.multiple_of and low.value <= high.value:
+        if (low and high and low.multiple_of == high.multiple_of and low.value <= high.value
+                and not low.offset_from and not high.offset_from):
             unit = high.unit or low.unit
             take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=low.value, high=high.value,
                             unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
@@ -456,7 +523,7 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         if quantity.unit is None and quantity.multiple_of is None and _counts_something_else(text, quantity.end, g):
             continue
         take(_Threshold(match.start(), quantity.end, _comparator(match, g), value=quantity.value,
-                        unit=quantity.unit, multiple_of=quantity.multiple_of))
+                        unit=quantity.unit, multiple_of=quantity.multiple_of, offset_from=quantity.offset_from))
     # bare "7.0-10.5 %" and "140 mg/dL or greater"
     for match in _NUMBER_RE.finditer(text):
         if not free(match.start(), match.end()) or (match.start() and (text[match.start() - 1].isalnum()
@@ -468,7 +535,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         join = re.match(r"\s*(?:-|–|—|‐|to)\s*", text[first.end:])
         if join:
             high = _read_quantity(text, first.end + join.end(), g)
-            if high and high.value >= first.value and high.multiple_of == first.multiple_of and free(
+            if high and high.value >= first.value and high.multiple_of == first.multiple_of and not (
+                    first.offset_from or high.offset_from) and free(
                     match.start(), high.end):
                 unit = high.unit or first.unit
                 take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=first.value, high=high.value,
@@ -477,7 +545,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         trailing = g.trailing_re.match(text, first.end)
         if trailing and free(match.start(), trailing.end()):
             take(_Threshold(match.start(), trailing.end(), g.trailing_of[_norm_phrase(trailing.group(1))],
-                            value=first.value, unit=first.unit, multiple_of=first.multiple_of))
+                            value=first.value, unit=first.unit, multiple_of=first.multiple_of,
+                            offset_from=first.offset_from))
     # "outside the normal range" = below 1 x LLN or above 1 x ULN; "within normal limits" the reverse
     for match in g.normal_range_re.finditer(text):
         if not free(match.start(), match.end()):
@@ -754,6 +823,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     thresholds = _thresholds(text, g)
     windows = _windows(text, g)
     inherited_windows = _inherited_windows(context, g)
+    table_owner, table_orphans = _column_table(text, groups, thresholds)
 
     # 1. each threshold belongs to the nearest analyte group before it, through a short gap, chaining
     #    "Hb >= 12 g/dL for females, >= 13 for males" onto the same group.
@@ -763,28 +833,40 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     for threshold in thresholds:
         if threshold.start < consumed_until and not (owned and owned[-1][1].start == threshold.start):
             continue  # the "[221 umol/L]" restatement of the threshold before
-        group = _owner(text, groups, threshold)
+        if threshold.start in table_orphans:
+            continue  # a flattened table whose name and value columns do not pair up: never guess the row
+        changed_group = _change_after(text, groups, threshold, g)
+        group = table_owner.get(threshold.start) or changed_group or _owner(text, groups, threshold)
         if group is None:
             continue
         previous = last_of_group.get(id(group))
-        chained = previous is not None and previous.end > group.end
+        in_table = threshold.start in table_owner
+        chained = previous is not None and previous.end > group.end and not in_table and changed_group is None
         gap_start = previous.end if chained else group.end
-        gap = text[gap_start:threshold.start]
-        if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
-            continue
-        if chained and not _chain_gap_ok(gap, g):
-            continue
-        if not chained and group.start >= 0 and g.negation_re.search(text[max(0, group.start - 40):group.start]):
-            continue
-        if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
-                " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap), count=1)):
-            continue  # another number between the name and this one: it is not this analyte's limit
+        gap = text[gap_start:threshold.start] if group.end <= threshold.start else ""
+        if not in_table and changed_group is None:
+            if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
+                continue
+            if chained and not _chain_gap_ok(gap, g):
+                continue
+            if not chained and group.start >= 0 and g.negation_re.search(
+                    text[max(0, group.start - 40):group.start]):
+                continue
+            if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
+                    " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap))):
+                continue  # another number between the name and this one: it is not this analyte's limit
+        if changed_group is not None or (
+                not threshold.multiple_of and not threshold.offset_from
+                and ((not chained and g.change_re.search(gap))
+                     or g.baseline_re.match(text[threshold.end:threshold.end + 60])
+                     or (chained and previous.measure == "change"))):
+            threshold.measure = "change"
         unit = threshold.unit
         if unit is None and chained and not threshold.multiple_of and previous.unit:
             if _condition(gap, g) is not None:
                 continue  # "WBC < 3,000 cells/mm3 if persistent (at least 2 ...)": a count of something else
             unit = previous.unit  # "Hb >= 12 g/dL for females, >= 13 for males"
-        codes = [code for code in group.codes if threshold.multiple_of or _unit_fits(code, unit)]
+        codes = [code for code in group.codes if _unit_ok(code, threshold, unit)]
         if not codes:
             continue
         threshold.unit = unit
@@ -831,25 +913,103 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             sex = _preceding_sex(text, group, g)
         window = _window_for(threshold.start, clause_windows, lead_in_windows, inherited_windows)
         for code in group.codes:
-            if not (threshold.multiple_of or _unit_fits(code, threshold.unit)):
+            if not _unit_ok(code, threshold, threshold.unit):
                 continue
             # A chained threshold reuses the analyte named before it but quotes only its own words (the two
             # limits that one "outside the normal range" stands for share the analyte's quote).
             own_span = chained and threshold.start > first_threshold_of[id(group)]
-            start = threshold.start if own_span or group.start < 0 else group.start
-            quote = text[start:quote_end]
+            start = threshold.start if own_span or group.start < 0 or group.start > threshold.start else group.start
+            rule_end = max(quote_end, group.end)  # "a >= 50% decrease in platelets" names the analyte last
+            baseline = g.baseline_re.match(text[rule_end:rule_end + 60]) if threshold.measure == "change" else None
+            if baseline:
+                rule_end += baseline.end()  # "> 0.5 mg/dL from baseline": the quote says what the change is from
+            quote = text[start:rule_end]
             group_of_rule.append(id(group))
             rules.append(LabRule(
                 analyte=code, comparator=threshold.comparator, value=threshold.value, low=threshold.low,
                 high=threshold.high, unit=None if threshold.multiple_of else threshold.unit,
                 multiple_of=threshold.multiple_of, alternatives=list(threshold.alternatives),
+                offset_from=threshold.offset_from, measure=threshold.measure,
                 condition=condition[0] if condition else None,
                 condition_type=condition[1] if condition else None, sex=sex,
                 window_days=window.days if window else None, window_anchor=window.anchor if window else None,
-                quote=quote, start=start, end=quote_end,
+                quote=quote, start=start, end=rule_end,
             ))
     _exceptions_limit_the_default(text, rules, group_of_rule)
     return _dedupe(rules)
+
+
+def _unit_ok(code: str, threshold: _Threshold, unit: str | None) -> bool:
+    """A multiple of ULN/LLN fits any analyte; a relative change may be in percent; else the unit must fit."""
+    if threshold.multiple_of:
+        return True
+    if threshold.measure == "change" and unit == "%":
+        return True
+    return _unit_fits(code, unit)
+
+
+def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Grammar) -> _Group | None:
+    """ "a >= 50% decrease in platelet count": a threshold, a change word, "in"/"of", then the analyte. The change
+    is the analyte's, though its name comes after the number. Relies on the change word standing right between."""
+    after = re.match(r"\s*(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?",
+                     text[threshold.end:threshold.end + 60], re.IGNORECASE)
+    if after is None:
+        return None
+    start = threshold.end + after.end()
+    return next((group for group in groups if group.start == start), None)
+
+
+_TABLE_FILLER_RE = re.compile(
+    r"(?i)^(?:[\s•·▪◦\-–*:;,()\[\]!]|\b(?:serum|plasma|blood|total|absolute|count|level|levels|value|values|"
+    r"concentration|\(?\w{1,3}[.)]))*$")
+
+
+def _column_table(text: str, groups: list[_Group], thresholds: list[_Threshold]
+                  ) -> tuple[dict[int, _Group], set[int]]:
+    """A two-column table ("Test | Required value") that the PDF text layer flattened column by column:
+
+        Absolute neutrophil count
+        Platelets
+        ≥ 1.5 x 10^9/L
+        ≥ 100 x 10^9/L
+
+    Relies on: two or more successive lines that each hold only one analyte name, followed directly by as many
+    lines that each hold only one threshold; the rows are paired in order. When the counts differ the thresholds
+    are returned as orphans (never guessed onto a row). Returns {threshold start: its row's group}, orphan starts.
+    """
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    kinds: list[tuple[str, object] | None] = []
+    for start, end in lines:
+        inside = [gr for gr in groups if start <= gr.start and gr.end <= end]
+        limits = [t for t in thresholds if start <= t.start and t.end <= end]
+        if len(inside) == 1 and not limits:
+            rest = text[start:inside[0].start] + " " + text[inside[0].end:end]
+            kinds.append(("name", inside[0]) if _TABLE_FILLER_RE.match(rest) else None)
+        elif len(limits) == 1 and not inside:
+            rest = text[start:limits[0].start] + " " + text[limits[0].end:end]
+            kinds.append(("value", limits[0]) if not re.search(r"[A-Za-z0-9]{2,}", rest) else None)
+        else:
+            kinds.append(None)
+    owner: dict[int, _Group] = {}
+    orphans: set[int] = set()
+    i = 0
+    while i < len(kinds):
+        names = []
+        while i < len(kinds) and kinds[i] and kinds[i][0] == "name":
+            names.append(kinds[i][1])
+            i += 1
+        values = []
+        while i < len(kinds) and kinds[i] and kinds[i][0] == "value":
+            values.append(kinds[i][1])
+            i += 1
+        if len(names) >= 2 and values:
+            if len(names) == len(values):
+                owner.update({value.start: name for name, value in zip(names, values)})
+            else:
+                orphans.update(value.start for value in values)
+        if not names and not values:
+            i += 1
+    return owner, orphans
 
 
 def _upward(comparator: Comparator) -> bool | None:
@@ -884,6 +1044,8 @@ _CONNECTORS = {"or", "and", "and/or", "but", "nor", "either", "respectively", "i
 def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
     """Between two thresholds of one analyte only connectors, a sex or the first threshold's condition may stand:
     "Hb >= 12 g/dL for females, >= 13 for males" chains; "BNP > 100, current BP < 160" does not."""
+    if re.search(r"\n\s*(?:[•·▪◦\-–*!]|\(?\w{1,3}[.)]\s)", gap):
+        return False  # a new bullet or list item starts: the next threshold is not this one's continuation
     stripped = gap.strip(" ,;()[]\n")
     if not stripped:
         return True
