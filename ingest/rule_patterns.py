@@ -57,6 +57,7 @@ class RulePatterns(BaseModel):
     analyte_groups: dict[str, list[str]] = {}
     # Footnote marks that may stick to a value, unit or limit name ("90 g/L*", "1.5 x ULN†").
     footnote_marks: str = ""
+    assay_property_cues: list[str] = []
 
     @field_validator("uln_phrases", "lln_phrases", "limit_qualifiers", "condition_stops", "condition_fillers",
                      "window_relations", "negation_cues")

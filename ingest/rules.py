@@ -104,6 +104,7 @@ class _Threshold:
     end_with_alternatives: int = 0
     offset_from: str | None = None
     measure: str = "level"
+    bare_range: bool = False  # "7.0-10.5" with no comparator or "between" before it
 
 
 @dataclass
@@ -175,6 +176,8 @@ class _Grammar:
             + r"(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
             re.IGNORECASE,
         )
+        self.assay_re = re.compile(phrase_regex(patterns.assay_property_cues or ["(?!x)x"]) + r"\W*(?:\w+\W+){0,2}$",
+                                   re.IGNORECASE)
         self.change_re = re.compile(phrase_regex(patterns.change_words or ["(?!x)x"]), re.IGNORECASE)
         self.baseline_re = re.compile(r"^[\s,)\]]*" + phrase_regex(patterns.baseline_phrases or ["(?!x)x"]),
                                       re.IGNORECASE)
@@ -540,7 +543,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
                     match.start(), high.end):
                 unit = high.unit or first.unit
                 take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=first.value, high=high.value,
-                                unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
+                                unit=None if high.multiple_of else unit, multiple_of=high.multiple_of,
+                                bare_range=True))
                 continue
         trailing = g.trailing_re.match(text, first.end)
         if trailing and free(match.start(), trailing.end()):
@@ -855,6 +859,8 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
                     " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap))):
                 continue  # another number between the name and this one: it is not this analyte's limit
+        if g.assay_re.search(text[max(0, threshold.start - 40):threshold.start]):
+            continue  # "with a sensitivity of at least 50 mIU/mL": the assay's, not the patient's
         if changed_group is not None or (
                 not threshold.multiple_of and not threshold.offset_from
                 and ((not chained and g.change_re.search(gap))
@@ -865,6 +871,8 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         if unit is None and chained and not threshold.multiple_of and previous.unit:
             if _condition(gap, g) is not None:
                 continue  # "WBC < 3,000 cells/mm3 if persistent (at least 2 ...)": a count of something else
+            if re.match(r"\s*\S*/", text[threshold.end:threshold.end + 12]):
+                continue  # "(> 26 #mol/L)": a unit is written but unreadable; never lend it the earlier one
             unit = previous.unit  # "Hb >= 12 g/dL for females, >= 13 for males"
         codes = [code for code in group.codes if _unit_ok(code, threshold, unit)]
         if not codes:
@@ -940,12 +948,23 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
 
 
 def _unit_ok(code: str, threshold: _Threshold, unit: str | None) -> bool:
-    """A multiple of ULN/LLN fits any analyte; a relative change may be in percent; else the unit must fit."""
+    """A multiple of ULN/LLN fits any analyte; a relative change may be in percent; else the unit must fit.
+    A bare range without unit ("0-2") is a limit only on a unitless analyte (INR 2-3): on anything else it is a
+    count ("up to two (i.e., 0-2) prior lines")."""
     if threshold.multiple_of:
         return True
+    if threshold.bare_range and unit is None and not _unitless(code):
+        return False
     if threshold.measure == "change" and unit == "%":
         return True
     return _unit_fits(code, unit)
+
+
+def _unitless(code: str) -> bool:
+    try:
+        return labs.analyte(code).canonical_unit == "1"
+    except Exception:  # noqa: BLE001 - unknown code: not known to be unitless
+        return False
 
 
 def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Grammar) -> _Group | None:
