@@ -397,14 +397,12 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
         raw = raw.rstrip(".:")
         if count > 1 and re.search(r"(?i)\b(?:and|or|if|for|in|with|of|at|to|the|than|unless|times?)\b", raw):
             continue
-        unit = _parse_unit(raw)
-        if unit is None:
-            # "90 g/L*", "g/La": a footnote mark, or one lower-case letter after a unit that ends in a capital,
-            # a digit or '%', is not part of the unit (the quote keeps it)
-            bare = raw.rstrip(marks) if marks else raw
-            if bare == raw and re.search(r"[A-Z0-9%³²][a-h]$", raw):
-                bare = raw[:-1]
-            unit = _parse_unit(bare) if bare and bare != raw else None
+        # "90 g/L*", "g/La": a footnote mark, or one lower-case letter after a unit that ends in a capital, a
+        # digit or '%', is not part of the unit (the quote keeps it; pint would take "†" for a unit of its own)
+        bare = raw.rstrip(marks) if marks else raw
+        unit = _parse_unit(bare) if bare else None
+        if unit is None and bare == raw and re.search(r"[A-Z0-9%³²][a-h]$", raw):
+            unit = _parse_unit(raw[:-1])
         if unit is not None:
             return unit, pos + tokens[0].start() + len(raw)
     return None, pos
