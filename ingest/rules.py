@@ -392,20 +392,33 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
     if tokens[0].start() > 2 or not re.match(r"[%A-Za-zµμ/⁄]", first):
         return None, pos
     marks = _grammar().footnote_marks
+    strong_marks = "".join(mark for mark in marks if not mark.isdigit())
     for count in range(len(tokens), 0, -1):
         raw = window[tokens[0].start():tokens[count - 1].end()]
         raw = raw.rstrip(".:")
         if count > 1 and re.search(r"(?i)\b(?:and|or|if|for|in|with|of|at|to|the|than|unless|times?)\b", raw):
             continue
         # "90 g/L*", "g/La": a footnote mark, or one lower-case letter after a unit that ends in a capital, a
-        # digit or '%', is not part of the unit (the quote keeps it; pint would take "†" for a unit of its own)
-        bare = raw.rstrip(marks) if marks else raw
+        # digit or '%', is not part of the unit (the quote keeps it; pint would take "†" for a unit of its own).
+        # A superscript digit is a footnote only where the unit does not read with it ("m²" is a unit).
+        bare = raw.rstrip(strong_marks) if strong_marks else raw
         unit = _parse_unit(bare) if bare else None
+        if bare == raw and raw[-1:] in marks and raw.rstrip(marks):
+            stripped = _parse_unit(raw.rstrip(marks))
+            if unit is None or (stripped and _same_quantity(unit, stripped)):
+                unit = stripped  # "g/L¹" reads as g/L to the power 1: the ¹ is a footnote
         if unit is None and bare == raw and re.search(r"[A-Z0-9%³²][a-h]$", raw):
             unit = _parse_unit(raw[:-1])
         if unit is not None:
             return unit, pos + tokens[0].start() + len(raw)
     return None, pos
+
+
+def _same_quantity(a: str, b: str) -> bool:
+    try:
+        return abs(labs.convert(1.0, a, b, None) - 1.0) < 1e-9
+    except Exception:  # noqa: BLE001 - unparseable or inconvertible: not the same
+        return False
 
 
 def _parse_unit(raw: str) -> str | None:

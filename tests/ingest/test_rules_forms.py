@@ -105,10 +105,15 @@ def test_an_offset_beside_a_multiple_keeps_each_form():
     ("Bilirubin ≤1.25xULN", ("BILI", "<=", 1.25, "ULN")),
     ("Leukocytes ≥ 3.5 x 109/L*", ("WBC", ">=", 3.5, "10^9/L")),
     ("Neutrophils >= 2.0x109/L", ("NEUT", ">=", 2.0, "10^9/L")),
+    ("Haemoglobin ≥ 105 g/L¹", ("HGB", ">=", 105.0, "g/L")),
 ])
 def test_footnote_marks_and_glued_forms(text, expected):
     rules = rules_of(text)
     assert [brief(r)[:4] for r in rules] == [expected]
+
+
+def test_a_superscript_that_belongs_to_the_unit_is_kept():
+    assert [brief(r)[:4] for r in rules_of("CrCl ≥ 50 mL/min/1.73m²")] == [("CRCL", ">=", 50.0, "mL/min/1.73m2")]
 
 
 def test_a_footnote_letter_is_not_read_after_a_lower_case_unit():
