@@ -455,7 +455,14 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
             limit = re.match(r"\s*(?:the\s+)?(?:(?:institutional|laboratory|local|site|normal)\s+)*(?P<limit>"
                              + g._limit_alternation() + r")", text[pos:], re.IGNORECASE)
             if limit:
-                return _Quantity(1.0, pos + limit.end(), multiple_of=_limit_kind(limit.group("limit"), g))
+                kind = _limit_kind(limit.group("limit"), g)
+                plus = re.match(r"\s*(\+|-|plus\b|minus\b)\s*", text[pos + limit.end():], re.IGNORECASE)
+                added = plus and _read_quantity(text, pos + limit.end() + plus.end(), g)
+                if added and added.unit and not added.multiple_of and not added.offset_from:
+                    # "aPTT > ULN + 10 seconds": the same offset as "10 seconds above ULN"
+                    sign = -1.0 if plus.group(1).lower() in ("-", "minus") else 1.0
+                    return _Quantity(sign * added.value, added.end, unit=added.unit, offset_from=kind)
+                return _Quantity(1.0, pos + limit.end(), multiple_of=kind)
         return None
     end = number.end()
     limit = g.limit_re.match(text, end)

@@ -82,11 +82,12 @@ def test_number_words_that_count_things_are_not_limits():
     ("PTT ≥ 4 seconds above the ULN", ("APTT", ">=", 4.0, "seconds", "ULN", "level")),
     ("Prothrombin time more than 3 s over the upper limit of normal", ("PT", ">", 3.0, "s", "ULN", "level")),
     ("hemoglobin > 2 g/dL below the LLN", ("HGB", ">", -2.0, "g/dL", "LLN", "level")),
+    ("partial thromboplastin time > ULN + 8 sec", ("APTT", ">", 8.0, "sec", "ULN", "level")),
 ])
 def test_offsets_from_the_uln_or_lln_are_not_multiples(text, expected):
     rules = rules_of(text)
     assert [brief(r) for r in rules] == [expected]
-    assert rules[0].multiple_of is None and rules[0].quote.endswith(("ULN", "normal", "LLN"))
+    assert rules[0].multiple_of is None and any(w in rules[0].quote for w in ("ULN", "normal", "LLN"))
 
 
 def test_an_offset_beside_a_multiple_keeps_each_form():
