@@ -575,6 +575,20 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
             continue
         for comparator, multiple in g.normal_range_of[_norm_phrase(match.group(1))]:
             take(_Threshold(match.start(), match.end(), Comparator(comparator), value=1.0, multiple_of=multiple))
+    # "ALT <= 2.5 x ULN (5 x ULN if liver metastases)": a bracketed multiple right after a limit, with no
+    # comparator of its own, restates the limit for a case and keeps its direction
+    for threshold in sorted(found, key=lambda t: t.start):
+        opened = re.match(r"\s*[(\[]\s*", text[threshold.end:threshold.end + 6])
+        if opened is None or threshold.multiple_of is None or threshold.comparator is Comparator.BETWEEN:
+            continue
+        pos = threshold.end + opened.end()
+        restated = _read_quantity(text, pos, g)
+        case = text[restated.end:restated.end + 120] if restated else ""
+        case = case[:case.find(")")] if ")" in case else case
+        if (restated and restated.multiple_of == threshold.multiple_of and free(pos, restated.end)
+                and (_condition(case, g) or _sex(case, g))):  # only a restatement for a named case
+            take(_Threshold(pos, restated.end, threshold.comparator, value=restated.value,
+                            multiple_of=restated.multiple_of))
     found.sort(key=lambda t: t.start)
     return _merge_ranges(text, found)
 

@@ -164,3 +164,15 @@ def test_a_change_quote_includes_what_it_is_from():
 ])
 def test_non_lab_numbers_give_no_rule(text):
     assert rules_of(text) == []
+
+
+# ------------------------------------------------------------------------------------------ bracketed cases
+def test_a_bracketed_multiple_for_a_named_case_keeps_the_direction_and_excepts_the_default():
+    rules = rules_of("AST ≤ 3 x ULN (six times ULN where bone metastases are documented)")
+    assert [(brief(r)[:4], r.condition_type) for r in rules] == [
+        (("AST", "<=", 3.0, "ULN"), "unless"), (("AST", "<=", 6.0, "ULN"), "if")]
+    assert rules[0].condition == rules[1].condition and "bone metastases" in rules[1].condition
+
+
+def test_a_bracketed_multiple_without_a_case_is_not_a_second_limit():
+    assert [brief(r)[:4] for r in rules_of("GGT < 4 x ULN (2 x ULN)")] == [("GGT", "<", 4.0, "ULN")]
