@@ -27,6 +27,24 @@ The grammar, in reading order:
 * quote: the analyte name and the threshold; a threshold chained onto the analyte of an earlier one ("> 470 ms
   for females" after "QTcF ... > 450 ms for males or") quotes its own span only.
 
+Forms beyond "<analyte> <comparator> <number> <unit>" (each relies on what its docstring or YAML comment says):
+* limit names: "below the LLN", "<LLN", "above the upper limit of normal", "above the normal range" = 1 x LLN/ULN.
+* factors in words ("three times the ULN", "twice the ULN"): read only right before a ULN/LLN name.
+* offsets: "≥ 5 seconds above ULN", "> ULN + 8 sec" -> offset_from="ULN", value 5 s (the engine judges
+  ULN + offset); "2 g/dL below the LLN" -> offset_from="LLN", value -2.
+* changes: a change word between analyte and number ("creatinine increase > 0.5 mg/dL"), a reference after it
+  ("... from baseline") or "≥ 50% decrease in platelets" -> measure="change" (the engine says it needs a baseline).
+  A multiple of ULN after a change word stays a level.
+* footnote marks stuck to a unit or limit name ("90 g/L*", "1.5 x ULNa", "g/L¹") are kept in the quote, not
+  in the unit; "m²" stays a unit.
+* collective names ("transaminases") stand for each of their analytes.
+* a bracketed multiple for a named case right after a limit ("≤ 2.5 x ULN (5 x ULN if liver metastases)")
+  keeps the limit's direction.
+* a two-column table flattened column by column (names on successive lines, then as many values) is paired
+  row by row; when the columns do not pair up, none of its values is read.
+* not limits: numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
+  unit except on a unitless analyte ("0-2" prior lines).
+
 The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
 """
 
