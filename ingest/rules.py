@@ -251,8 +251,14 @@ class _Grammar:
     def _limit_alternation(self) -> str:
         # No boundary before the limit name: "2.5xULN" glues the factor to it. After it, a footnote letter may
         # stick ("1.5 x ULNa"): the name ends before a non-word character or before one such letter.
-        return (phrase_regex(self.patterns.uln_phrases + self.patterns.lln_phrases)[3:-1]
-                .replace(r"(?<![\w])", "").replace(r"(?![\w])", r"(?:(?![\w])|(?=(?-i:[a-h])(?![\w])))"))
+        # Only abbreviations of three or more capitals take a footnote letter: "x Na" is not "x N" + "a".
+        parts = []
+        for phrase in sorted(set(self.patterns.uln_phrases + self.patterns.lln_phrases), key=len, reverse=True):
+            body = phrase_regex([phrase])[3:-1].replace(r"(?<![\w])", "")
+            if len(phrase) >= 3 and phrase.isupper() and phrase.isalpha():
+                body = body.replace(r"(?![\w])", r"(?:(?![\w])|(?=(?-i:[a-h])(?![\w])))")
+            parts.append(body)
+        return "(?:" + "|".join(parts) + ")"
 
     def _number_word_alternation(self) -> str:
         return r"(?<![\w-])" + phrase_regex(list(self.patterns.number_words) or ["(?!x)x"]) + r"(?=\s|-)"
