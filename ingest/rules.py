@@ -1028,6 +1028,11 @@ def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Gr
     is the analyte's, though its name comes after the number. Relies on the change word standing right between."""
     after = re.match(r"\s*(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?",
                      text[threshold.end:threshold.end + 60], re.IGNORECASE)
+    if after is None and re.search(r"(?:" + g.change_re.pattern + r")\s+(?:of\s+|by\s+)?$",
+                                   text[max(0, threshold.start - 30):threshold.start], re.IGNORECASE):
+        # "a decrease of >= 50% in platelet count": the change word before the number, the analyte after it
+        after = re.match(r"\s*(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?",
+                         text[threshold.end:threshold.end + 30], re.IGNORECASE)
     if after is None:
         return None
     start = threshold.end + after.end()

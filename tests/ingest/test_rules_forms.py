@@ -128,6 +128,7 @@ def test_a_footnote_letter_is_not_read_after_a_lower_case_unit():
     ("serum creatinine rise of ≥ 0.4 mg/dL from baseline", ("CREAT", ">=", 0.4, "mg/dL", None, "change")),
     ("platelets falling by more than 40% compared with baseline", ("PLAT", ">", 40.0, "%", None, "change")),
     ("a > 30% reduction in hemoglobin", ("HGB", ">", 30.0, "%", None, "change")),
+    ("a decline by more than 25% in the neutrophil count", ("NEUT", ">", 25.0, "%", None, "change")),
     ("Potassium increase between Day 1 and Day 8 greater than 1.0 mmol/L",
      ("K", ">", 1.0, "mmol/L", None, "change")),
 ])
@@ -176,3 +177,14 @@ def test_a_bracketed_multiple_for_a_named_case_keeps_the_direction_and_excepts_t
 
 def test_a_bracketed_multiple_without_a_case_is_not_a_second_limit():
     assert [brief(r)[:4] for r in rules_of("GGT < 4 x ULN (2 x ULN)")] == [("GGT", "<", 4.0, "ULN")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("WBC ≥ 4 x 103/µL", ("WBC", ">=", 4.0, "10^3/µL")),
+    ("neutrophils ≥ 1.2 x 109 /L", ("NEUT", ">=", 1.2, "10^9/L")),
+    ("red blood cells > 3.8 x 1012/L", ("RBC", ">", 3.8, "10^12/L")),
+    ("Thrombocytes ≥ 75 109/L", ("PLAT", ">=", 75.0, "10^9/L")),
+])
+def test_flattened_powers_of_ten(text, expected):
+    # pypdf drops the superscript: "109/L" is 10^9/L, "103/µL" is 10^3/µL
+    assert [brief(r)[:4] for r in rules_of(text)] == [expected]
