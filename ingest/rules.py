@@ -917,11 +917,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
                 continue  # another number between the name and this one: it is not this analyte's limit
         if g.assay_re.search(text[max(0, threshold.start - 40):threshold.start]):
             continue  # "with a sensitivity of at least 50 mIU/mL": the assay's, not the patient's
-        if changed_group is not None or (
-                not threshold.multiple_of and not threshold.offset_from
-                and ((not chained and g.change_re.search(gap))
-                     or g.baseline_re.match(text[threshold.end:threshold.end + 60])
-                     or (chained and previous.measure == "change"))):
+        if changed_group is not None or _is_change(text, group, threshold, gap, previous if chained else None, g):
             threshold.measure = "change"
         unit = threshold.unit
         if unit is None and chained and not threshold.multiple_of and previous.unit:
@@ -1021,6 +1017,27 @@ def _unitless(code: str) -> bool:
         return labs.analyte(code).canonical_unit == "1"
     except Exception:  # noqa: BLE001 - unknown code: not known to be unitless
         return False
+
+
+def _is_change(text: str, group: _Group, threshold: _Threshold, gap: str, previous: _Threshold | None,
+               g: _Grammar) -> bool:
+    """Whether a threshold limits a change between visits rather than a level. Relies on the change word standing
+    right next to the analyte name ("creatinine increase > 0.5 mg/dL", "a rise in creatinine of >= 0.3 mg/dL")
+    or a reference visit right after the number ("> 0.5 mg/dL from baseline"); a change word deeper in the gap
+    ("hemoglobin (no change in erythropoietin dose) >= 9 g/dL") is about something else. A multiple of ULN/LLN
+    or an offset from it is a level whatever the wording ("ALT increase > 3 x ULN")."""
+    if threshold.multiple_of or threshold.offset_from:
+        return False
+    if g.baseline_re.match(text[threshold.end:threshold.end + 60]):
+        return True
+    if previous is not None:
+        return previous.measure == "change"  # "increase >= 0.3 mg/dL or >= 50%": the chain stays a change
+    next_to_name = r"^\s*(?:(?:levels?|values?|concentrations?)\s+)?(?:" + g.change_re.pattern + r")"
+    if re.match(next_to_name, gap, re.IGNORECASE):
+        return True
+    before = text[max(0, group.start - 40):max(0, group.start)]
+    return bool(re.search(r"(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?$",
+                          before, re.IGNORECASE))
 
 
 def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Grammar) -> _Group | None:

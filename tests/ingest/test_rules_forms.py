@@ -137,6 +137,16 @@ def test_changes_between_visits_are_marked_as_changes(text, expected):
     assert [brief(r) for r in rules] == ([expected] if expected else [])
 
 
+def test_a_change_word_inside_an_aside_is_not_a_change_of_the_lab():
+    rules = rules_of("haemoglobin (with no change in epoetin dose) ≥ 10 g/dL")
+    assert [brief(r) for r in rules] == [("HGB", ">=", 10.0, "g/dL", None, "level")]
+
+
+def test_a_change_word_before_the_name():
+    rules = rules_of("an increase in serum potassium of more than 0.8 mmol/L")
+    assert [brief(r) for r in rules] == [("K", ">", 0.8, "mmol/L", None, "change")]
+
+
 def test_a_uln_multiple_after_a_change_word_stays_a_level():
     # "an increase of ALT to > 3 x ULN" is about the ALT level reached, which one value decides
     rules = rules_of("ALT increase > 3 x ULN")
