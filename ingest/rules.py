@@ -1221,7 +1221,7 @@ def _dedupe(rules: list[LabRule]) -> list[LabRule]:
     unique = []
     for rule in rules:
         key = (rule.analyte, rule.comparator, rule.value, rule.low, rule.high, rule.unit, rule.multiple_of,
-               rule.condition, rule.condition_type, rule.sex)
+               rule.offset_from, rule.measure, rule.condition, rule.condition_type, rule.sex)
         if key in seen:
             continue
         seen.add(key)
