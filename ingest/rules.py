@@ -480,11 +480,12 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
                              + g._limit_alternation() + r")", text[pos:], re.IGNORECASE)
             if limit:
                 kind = _limit_kind(limit.group("limit"), g)
-                plus = re.match(r"\s*(\+|-|plus\b|minus\b)\s*", text[pos + limit.end():], re.IGNORECASE)
+                # not "-": CTCAE's "<LLN - 1500/mm3" is a range from the LLN down to 1500, not LLN minus 1500
+                plus = re.match(r"\s*(\+|plus\b|minus\b)\s*", text[pos + limit.end():], re.IGNORECASE)
                 added = plus and _read_quantity(text, pos + limit.end() + plus.end(), g)
                 if added and added.unit and not added.multiple_of and not added.offset_from:
                     # "aPTT > ULN + 10 seconds": the same offset as "10 seconds above ULN"
-                    sign = -1.0 if plus.group(1).lower() in ("-", "minus") else 1.0
+                    sign = -1.0 if plus.group(1).lower() == "minus" else 1.0
                     return _Quantity(sign * added.value, added.end, unit=added.unit, offset_from=kind)
                 return _Quantity(1.0, pos + limit.end(), multiple_of=kind)
         return None
@@ -1032,12 +1033,19 @@ def _is_change(text: str, group: _Group, threshold: _Threshold, gap: str, previo
         return True
     if previous is not None:
         return previous.measure == "change"  # "increase >= 0.3 mg/dL or >= 50%": the chain stays a change
-    next_to_name = r"^\s*(?:(?:levels?|values?|concentrations?)\s+)?(?:" + g.change_re.pattern + r")"
-    if re.match(next_to_name, gap, re.IGNORECASE):
-        return True
+    # "falls below 20 mEq/L", "decreased to <= 2", "recovery ... to a level >= 500": the level reached, not a change
+    reached = r"(?:to\b|below\b|under\b|beneath\b|above\b|over\b|into\b|within\b)"
+    next_to_name = r"^\s*(?:(?:levels?|values?|concentrations?|counts?)\s+)?(?:" + g.change_re.pattern + r")"
+    word = re.match(next_to_name, gap, re.IGNORECASE)
+    if word:
+        after = gap[word.end():] + text[threshold.start:threshold.start + 20]  # the comparator word too
+        return not re.match(r"\s*" + reached, after, re.IGNORECASE)
     before = text[max(0, group.start - 40):max(0, group.start)]
-    return bool(re.search(r"(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?$",
-                          before, re.IGNORECASE))
+    if re.search(r"(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?$", before,
+                 re.IGNORECASE):
+        return not re.match(r"\s*(?:(?:levels?|values?|counts?)\s+)?" + reached,
+                            gap + text[threshold.start:threshold.start + 20], re.IGNORECASE)
+    return False
 
 
 def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Grammar) -> _Group | None:

@@ -142,6 +142,22 @@ def test_a_change_word_inside_an_aside_is_not_a_change_of_the_lab():
     assert [brief(r) for r in rules] == [("HGB", ">=", 10.0, "g/dL", None, "level")]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("magnesium falls below 0.5 mmol/L", ("MG", "<", 0.5, "mmol/L", None, "level")),
+    ("platelets decreased to < 25 x 10^9/L", ("PLAT", "<", 25.0, "10^9/L", None, "level")),
+    ("an increase in lipase to > 2 x ULN", ("LIPASE", ">", 2.0, "ULN", None, "level")),
+    ("a decrease in neutrophil count to below 0.5 x 10^9/L", ("NEUT", "<", 0.5, "10^9/L", None, "level")),
+])
+def test_a_change_to_a_level_is_a_level(text, expected):
+    # the limit is the value reached, which one value decides
+    assert [brief(r) for r in rules_of(text)] == [expected]
+
+
+def test_ctcae_range_from_the_lln_is_not_an_offset():
+    # "<LLN - 1.5 x 10^9/L" is CTCAE's "from the LLN down to 1.5": never LLN minus 1.5
+    assert all(r.offset_from is None for r in rules_of("Neutrophils <LLN - 1.5 x 10^9/L"))
+
+
 def test_a_change_word_before_the_name():
     rules = rules_of("an increase in serum potassium of more than 0.8 mmol/L")
     assert [brief(r) for r in rules] == [("K", ">", 0.8, "mmol/L", None, "change")]
