@@ -1031,10 +1031,13 @@ def _is_change(text: str, group: _Group, threshold: _Threshold, gap: str, previo
         return False
     if g.baseline_re.match(text[threshold.end:threshold.end + 60]):
         return True
-    if previous is not None:
-        return previous.measure == "change"  # "increase >= 0.3 mg/dL or >= 50%": the chain stays a change
-    # "falls below 20 mEq/L", "decreased to <= 2", "recovery ... to a level >= 500": the level reached, not a change
     reached = r"(?:to\b|below\b|under\b|beneath\b|above\b|over\b|into\b|within\b)"
+    if previous is not None:
+        # "increase >= 0.3 mg/dL or >= 50%": the chain stays a change; "by more than 50% or to less than 100": the
+        # second limit is the level reached
+        return previous.measure == "change" and not re.search(r"\bto\s*$", gap, re.IGNORECASE) and not re.match(
+            reached, text[threshold.start:threshold.start + 20], re.IGNORECASE)
+    # "falls below 20 mEq/L", "decreased to <= 2", "recovery ... to a level >= 500": the level reached, not a change
     next_to_name = r"^\s*(?:(?:levels?|values?|concentrations?|counts?)\s+)?(?:" + g.change_re.pattern + r")"
     word = re.match(next_to_name, gap, re.IGNORECASE)
     if word:
@@ -1043,8 +1046,10 @@ def _is_change(text: str, group: _Group, threshold: _Threshold, gap: str, previo
     before = text[max(0, group.start - 40):max(0, group.start)]
     if re.search(r"(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?$", before,
                  re.IGNORECASE):
-        return not re.match(r"\s*(?:(?:levels?|values?|counts?)\s+)?" + reached,
-                            gap + text[threshold.start:threshold.start + 20], re.IGNORECASE)
+        # "a rise in creatinine of >= 0.3 mg/dL", "a decrease of Hb by more than 20 g/L": the size of the change;
+        # "a decrease in neutrophil count < 500/mm3" (no "of"/"by") is read as the level reached
+        return bool(re.match(r"\s*(?:(?:levels?|values?|counts?)\s+)?(?:of|by)\b", gap, re.IGNORECASE)) and not \
+            re.match(reached, text[threshold.start:threshold.start + 20], re.IGNORECASE)
     return False
 
 

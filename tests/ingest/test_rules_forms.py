@@ -153,6 +153,12 @@ def test_a_change_to_a_level_is_a_level(text, expected):
     assert [brief(r) for r in rules_of(text)] == [expected]
 
 
+def test_a_change_then_the_level_reached():
+    rules = rules_of("a decrease of hemoglobin by more than 15 g/L or to less than 80 g/L")
+    assert [brief(r) for r in rules] == [("HGB", ">", 15.0, "g/L", None, "change"),
+                                         ("HGB", "<", 80.0, "g/L", None, "level")]
+
+
 def test_ctcae_range_from_the_lln_is_not_an_offset():
     # "<LLN - 1.5 x 10^9/L" is CTCAE's "from the LLN down to 1.5": never LLN minus 1.5
     assert all(r.offset_from is None for r in rules_of("Neutrophils <LLN - 1.5 x 10^9/L"))
