@@ -31,7 +31,8 @@ Forms beyond "<analyte> <comparator> <number> <unit>" (each relies on what its d
 * limit names: "below the LLN", "<LLN", "above the upper limit of normal", "above the normal range" = 1 x LLN/ULN.
 * factors in words ("three times the ULN", "twice the ULN"): read only right before a ULN/LLN name.
 * offsets: "≥ 5 seconds above ULN", "> ULN + 8 sec" -> offset_from="ULN", value 5 s (the engine judges
-  ULN + offset); "2 g/dL below the LLN" -> offset_from="LLN", value -2.
+  ULN + offset); "> 2 g/dL below the LLN" -> offset_from="LLN", value -2, comparator "<" (the distance below
+  exceeds 2, so the value is under LLN - 2).
 * changes: a change word between analyte and number ("creatinine increase > 0.5 mg/dL"), a reference after it
   ("... from baseline") or "≥ 50% decrease in platelets" -> measure="change" (the engine says it needs a baseline).
   A multiple of ULN after a change word stays a level.
@@ -145,6 +146,13 @@ class _Quantity:
     unit: str | None = None
     multiple_of: str | None = None
     offset_from: str | None = None
+    # "more than 2 g/dL below the LLN": the comparator measures the distance below, so on the value it turns
+    # round (Hb < LLN - 2)
+    distance_below: bool = False
+
+
+_FLIPPED = {Comparator.LT: Comparator.GT, Comparator.LE: Comparator.GE, Comparator.GT: Comparator.LT,
+            Comparator.GE: Comparator.LE}
 
 
 def _to_float(number: str, unit_follows_count: bool) -> float:
@@ -520,7 +528,7 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
         if offset:  # "5 seconds above ULN": ULN + 5 s, not a multiple
             sign = g.offset_sign[_norm_phrase(offset.group("rel"))]
             return _Quantity(sign * value, offset.end(), unit=unit,
-                             offset_from=_limit_kind(offset.group("limit"), g))
+                             offset_from=_limit_kind(offset.group("limit"), g), distance_below=sign < 0)
     return _Quantity(value, unit_end if unit else end, unit=unit)
 
 
@@ -568,7 +576,10 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
             continue
         if quantity.unit is None and quantity.multiple_of is None and _counts_something_else(text, quantity.end, g):
             continue
-        take(_Threshold(match.start(), quantity.end, _comparator(match, g), value=quantity.value,
+        comparator = _comparator(match, g)
+        if quantity.distance_below:
+            comparator = _FLIPPED[comparator]
+        take(_Threshold(match.start(), quantity.end, comparator, value=quantity.value,
                         unit=quantity.unit, multiple_of=quantity.multiple_of, offset_from=quantity.offset_from))
     # bare "7.0-10.5 %" and "140 mg/dL or greater"
     for match in _NUMBER_RE.finditer(text):
@@ -591,7 +602,9 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
                 continue
         trailing = g.trailing_re.match(text, first.end)
         if trailing and free(match.start(), trailing.end()):
-            take(_Threshold(match.start(), trailing.end(), g.trailing_of[_norm_phrase(trailing.group(1))],
+            comparator = g.trailing_of[_norm_phrase(trailing.group(1))]
+            take(_Threshold(match.start(), trailing.end(),
+                            _FLIPPED[comparator] if first.distance_below else comparator,
                             value=first.value, unit=first.unit, multiple_of=first.multiple_of,
                             offset_from=first.offset_from))
     # "outside the normal range" = below 1 x LLN or above 1 x ULN; "within normal limits" the reverse

@@ -81,7 +81,9 @@ def test_number_words_that_count_things_are_not_limits():
 @pytest.mark.parametrize(("text", "expected"), [
     ("PTT ≥ 4 seconds above the ULN", ("APTT", ">=", 4.0, "seconds", "ULN", "level")),
     ("Prothrombin time more than 3 s over the upper limit of normal", ("PT", ">", 3.0, "s", "ULN", "level")),
-    ("hemoglobin > 2 g/dL below the LLN", ("HGB", ">", -2.0, "g/dL", "LLN", "level")),
+    # "more than 2 g/dL below the LLN" is Hb < LLN - 2: the distance below is what exceeds 2
+    ("hemoglobin > 2 g/dL below the LLN", ("HGB", "<", -2.0, "g/dL", "LLN", "level")),
+    ("albumin < LLN minus 5 g/L", ("ALB", "<", -5.0, "g/L", "LLN", "level")),
     ("partial thromboplastin time > ULN + 8 sec", ("APTT", ">", 8.0, "sec", "ULN", "level")),
 ])
 def test_offsets_from_the_uln_or_lln_are_not_multiples(text, expected):
