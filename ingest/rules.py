@@ -934,6 +934,14 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         if changed_group is not None or _is_change(text, group, threshold, gap, previous if chained else None, g):
             threshold.measure = "change"
         unit = threshold.unit
+        if threshold.bare_range and unit is None and not chained:
+            # "Creatinine (mg/dL) 0.6 - 1.2": the unit heads the row in brackets. With words between the name and
+            # a bare range ("insulin ... up to two (i.e., 0-2"), the range counts something else.
+            header = re.fullmatch(r"\s*[(\[]\s*([^()\[\]\d]{1,20}?)\s*[)\]]\s*[:,]?\s*", gap)
+            if header:
+                unit = threshold.unit = _parse_unit(header.group(1).strip())
+            elif re.search(r"[A-Za-z]", _LEADING_LABEL_RE.sub("", gap) if group.start < 0 else gap):
+                continue
         if unit is None and chained and not threshold.multiple_of and previous.unit:
             if _condition(gap, g) is not None:
                 continue  # "WBC < 3,000 cells/mm3 if persistent (at least 2 ...)": a count of something else
@@ -1015,12 +1023,9 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
 
 def _unit_ok(code: str, threshold: _Threshold, unit: str | None) -> bool:
     """A multiple of ULN/LLN fits any analyte; a relative change may be in percent; else the unit must fit.
-    A bare range without unit ("0-2") is a limit only on a unitless analyte (INR 2-3): on anything else it is a
-    count ("up to two (i.e., 0-2) prior lines")."""
+    """
     if threshold.multiple_of:
         return True
-    if threshold.bare_range and unit is None and not _unitless(code):
-        return False
     if threshold.measure == "change" and unit == "%":
         return True
     return _unit_fits(code, unit)

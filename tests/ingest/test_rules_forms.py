@@ -222,3 +222,12 @@ def test_a_bracketed_multiple_without_a_case_is_not_a_second_limit():
 def test_flattened_powers_of_ten(text, expected):
     # pypdf drops the superscript: "109/L" is 10^9/L, "103/µL" is 10^3/µL
     assert [brief(r)[:4] for r in rules_of(text)] == [expected]
+
+
+def test_a_unit_heading_the_row_in_brackets_is_the_range_unit():
+    assert [brief(r)[:4] for r in rules_of("Serum calcium (mg/dL) 8.4 - 10.6")] == [
+        ("CA", "between", (8.4, 10.6), "mg/dL")]
+
+
+def test_a_bare_range_after_other_words_is_not_a_lab_range():
+    assert rules_of("platelet transfusions: received in 1-3 cycles") == []
