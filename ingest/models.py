@@ -56,6 +56,12 @@ class LabRule(BaseModel):
     high: float | None = None
     unit: str | None = None
     multiple_of: Literal["ULN", "LLN"] | None = None
+    # "aPTT >= 5 seconds above ULN": the limit is ULN + value (in `unit`), not a multiple; a limit below the LLN
+    # ("2 g/dL below the LLN") has a negative value; "> 2 g/dL below the LLN" reads "Hb < LLN - 2".
+    offset_from: Literal["ULN", "LLN"] | None = None
+    # "change": the limit is on a change between visits ("creatinine increase >= 0.5 mg/dL from baseline", "50%
+    # decrease"); one value cannot decide it.
+    measure: Literal["level", "change"] = "level"
     alternatives: list[AlternativeThreshold] = Field(default_factory=list)
     condition: str | None = Field(default=None, description="clinical condition this threshold depends on")
     condition_type: Literal["if", "unless"] | None = Field(

@@ -44,13 +44,40 @@ class RulePatterns(BaseModel):
     not_analyte_names: list[str] = []
     count_words: list[str] = []
     trailing_negation_cues: list[str] = []
-    normal_range_phrases: dict[Literal["outside", "within"], list[str]] = {}
+    normal_range_phrases: dict[Literal["outside", "within", "below", "above"], list[str]] = {}
+    # Factors written in words, read only right before a ULN/LLN ("two times the ULN", "twice the ULN").
+    number_words: dict[str, float] = {}
+    # Words between a quantity and a limit name that make the quantity an offset from it ("5 seconds above ULN").
+    offset_relations: dict[Literal["above", "below"], list[str]] = {}
+    # Words that make a threshold a change between visits ("creatinine increase > 0.5 mg/dL", "50% decrease in").
+    change_words: list[str] = []
+    # Phrases after a threshold that make it a change from a reference visit ("> 0.5 mg/dL from baseline").
+    baseline_phrases: list[str] = []
+    # Collective names that stand for several catalog analytes at once ("transaminases" = ALT and AST).
+    analyte_groups: dict[str, list[str]] = {}
+    # Footnote marks that may stick to a value, unit or limit name ("90 g/L*", "1.5 x ULN†").
+    footnote_marks: str = ""
+    assay_property_cues: list[str] = []
 
     @field_validator("uln_phrases", "lln_phrases", "limit_qualifiers", "condition_stops", "condition_fillers",
                      "window_relations", "negation_cues")
     @classmethod
     def _phrases(cls, value: list[str], info) -> list[str]:
         return _non_empty(value, info.field_name)
+
+    @field_validator("number_words")
+    @classmethod
+    def _numbers(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not word.strip() or number <= 0 for word, number in value.items()):
+            raise ValueError("number_words: each word needs a positive number")
+        return {" ".join(word.lower().split()): number for word, number in value.items()}
+
+    @field_validator("analyte_groups")
+    @classmethod
+    def _analyte_groups(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if any(not name.strip() or len(codes) < 2 for name, codes in value.items()):
+            raise ValueError("analyte_groups: each collective name needs at least two analyte codes")
+        return value
 
     @field_validator("comparators", "trailing_comparators", "condition_cues", "sex_words")
     @classmethod

@@ -27,6 +27,25 @@ The grammar, in reading order:
 * quote: the analyte name and the threshold; a threshold chained onto the analyte of an earlier one ("> 470 ms
   for females" after "QTcF ... > 450 ms for males or") quotes its own span only.
 
+Forms beyond "<analyte> <comparator> <number> <unit>" (each relies on what its docstring or YAML comment says):
+* limit names: "below the LLN", "<LLN", "above the upper limit of normal", "above the normal range" = 1 x LLN/ULN.
+* factors in words ("three times the ULN", "twice the ULN"): read only right before a ULN/LLN name.
+* offsets: "≥ 5 seconds above ULN", "> ULN + 8 sec" -> offset_from="ULN", value 5 s (the engine judges
+  ULN + offset); "> 2 g/dL below the LLN" -> offset_from="LLN", value -2, comparator "<" (the distance below
+  exceeds 2, so the value is under LLN - 2).
+* changes: a change word between analyte and number ("creatinine increase > 0.5 mg/dL"), a reference after it
+  ("... from baseline") or "≥ 50% decrease in platelets" -> measure="change" (the engine says it needs a baseline).
+  A multiple of ULN after a change word stays a level.
+* footnote marks stuck to a unit or limit name ("90 g/L*", "1.5 x ULNa", "g/L¹") are kept in the quote, not
+  in the unit; "m²" stays a unit.
+* collective names ("transaminases") stand for each of their analytes.
+* a bracketed multiple for a named case right after a limit ("≤ 2.5 x ULN (5 x ULN if liver metastases)")
+  keeps the limit's direction.
+* a two-column table flattened column by column (names on successive lines, then as many values) is paired
+  row by row; when the columns do not pair up, none of its values is read.
+* not limits: numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
+  unit except on a unitless analyte ("0-2" prior lines).
+
 The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
 """
 
@@ -39,6 +58,7 @@ from dataclasses import dataclass, field
 import labs
 from ingest.models import AlternativeThreshold, Comparator, LabRule
 from ingest.rule_patterns import RulePatterns, load_patterns, phrase_regex
+from labs.errors import ConfigError
 from labs.observation import Sex
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -101,6 +121,9 @@ class _Threshold:
     multiple_of: str | None = None
     alternatives: list[AlternativeThreshold] = field(default_factory=list)
     end_with_alternatives: int = 0
+    offset_from: str | None = None
+    measure: str = "level"
+    bare_range: bool = False  # "7.0-10.5" with no comparator or "between" before it
 
 
 @dataclass
@@ -122,6 +145,14 @@ class _Quantity:
     end: int
     unit: str | None = None
     multiple_of: str | None = None
+    offset_from: str | None = None
+    # "more than 2 g/dL below the LLN": the comparator measures the distance below, so on the value it turns
+    # round (Hb < LLN - 2)
+    distance_below: bool = False
+
+
+_FLIPPED = {Comparator.LT: Comparator.GT, Comparator.LE: Comparator.GE, Comparator.GT: Comparator.LT,
+            Comparator.GE: Comparator.LE}
 
 
 def _to_float(number: str, unit_follows_count: bool) -> float:
@@ -146,18 +177,36 @@ class _Grammar:
             r"(?<![<>=≤≥])(?P<not>(?<![\w])not\s+|n't\s+)?(?P<comp>" + phrase_regex(list(self.comparator_of))
             + r")"
             r"(?:\s*(?:to|of|than|:))?(?:\s*\((?:[<>=≤≥/_]{1,3})\))?\s*"
-            r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r"))",
+            r"(?=[\d.,]|(?:the\s+)?(?:" + self._limit_alternation() + r")|" + self._number_word_alternation() + r")",
             re.IGNORECASE,
         )
+        self.number_word_re = re.compile(self._number_word_alternation(), re.IGNORECASE)
+        marks = re.escape(patterns.footnote_marks) if patterns.footnote_marks else ""
+        # "1.5 x ULNa" / "ULN*": a footnote mark or one lower-case letter glued to the limit name
+        self.footnote = (r"(?:[" + marks + r"]+|(?-i:[a-h])(?![\w]))?") if marks else r"(?:(?-i:[a-h])(?![\w]))?"
+        self.footnote_marks = patterns.footnote_marks
         self.trailing_of = {_norm_phrase(p): Comparator(symbol)
                             for symbol, phrases in patterns.trailing_comparators.items() for p in phrases}
         self.trailing_re = re.compile(r"\s*(" + phrase_regex(list(self.trailing_of)) + r")", re.IGNORECASE)
         qualifiers = phrase_regex(patterns.limit_qualifiers)
         self.limit_re = re.compile(
             r"\s*(?:[x×X\*]|times|time|-?fold)?\s*(?:" + qualifiers + r"\s+)*(?P<limit>" + self._limit_alternation()
-            + r")(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
+            + r")" + self.footnote + r"(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
             re.IGNORECASE,
         )
+        self.offset_sign = {_norm_phrase(p): (1.0 if side == "above" else -1.0)
+                            for side, phrases in patterns.offset_relations.items() for p in phrases}
+        self.offset_re = re.compile(
+            r"\s*(?P<rel>" + phrase_regex(list(self.offset_sign) or ["(?!x)x"]) + r")\s+(?:" + qualifiers
+            + r"\s+)*(?P<limit>" + self._limit_alternation() + r")" + self.footnote
+            + r"(?:\s*\((?:ULN|LLN|UNL|ULRR)\))?",
+            re.IGNORECASE,
+        )
+        self.assay_re = re.compile(phrase_regex(patterns.assay_property_cues or ["(?!x)x"]) + r"\W*(?:\w+\W+){0,2}$",
+                                   re.IGNORECASE)
+        self.change_re = re.compile(phrase_regex(patterns.change_words or ["(?!x)x"]), re.IGNORECASE)
+        self.baseline_re = re.compile(r"^[\s,)\]]*" + phrase_regex(patterns.baseline_phrases or ["(?!x)x"]),
+                                      re.IGNORECASE)
         self.uln_re = re.compile(phrase_regex(patterns.uln_phrases), re.IGNORECASE)
         self.between_re = re.compile(r"(?<!\w)(?:between|from|range(?:s|d)?\s+(?:of|from)?)\s*(?=\d)",
                                      re.IGNORECASE)
@@ -199,7 +248,8 @@ class _Grammar:
         self.count_words = {w.lower() for w in patterns.count_words}
         self.normal_range_of = {}
         for side, phrases in patterns.normal_range_phrases.items():
-            limits = [("<", "LLN"), (">", "ULN")] if side == "outside" else [(">=", "LLN"), ("<=", "ULN")]
+            limits = {"outside": [("<", "LLN"), (">", "ULN")], "within": [(">=", "LLN"), ("<=", "ULN")],
+                      "below": [("<", "LLN")], "above": [(">", "ULN")]}[side]
             for phrase in phrases:
                 self.normal_range_of[_norm_phrase(phrase)] = limits
         self.normal_range_re = re.compile(
@@ -207,8 +257,19 @@ class _Grammar:
         self._build_analyte_regexes()
 
     def _limit_alternation(self) -> str:
-        # No boundary before the limit name: "2.5xULN" glues the factor to it.
-        return phrase_regex(self.patterns.uln_phrases + self.patterns.lln_phrases)[3:-1].replace(r"(?<![\w])", "")
+        # No boundary before the limit name: "2.5xULN" glues the factor to it. After it, a footnote letter may
+        # stick ("1.5 x ULNa"): the name ends before a non-word character or before one such letter.
+        # Only abbreviations of three or more capitals take a footnote letter: "x Na" is not "x N" + "a".
+        parts = []
+        for phrase in sorted(set(self.patterns.uln_phrases + self.patterns.lln_phrases), key=len, reverse=True):
+            body = phrase_regex([phrase])[3:-1].replace(r"(?<![\w])", "")
+            if len(phrase) >= 3 and phrase.isupper() and phrase.isalpha():
+                body = body.replace(r"(?![\w])", r"(?:(?![\w])|(?=(?-i:[a-h])(?![\w])))")
+            parts.append(body)
+        return "(?:" + "|".join(parts) + ")"
+
+    def _number_word_alternation(self) -> str:
+        return r"(?<![\w-])" + phrase_regex(list(self.patterns.number_words) or ["(?!x)x"]) + r"(?=\s|-)"
 
     def _build_analyte_regexes(self) -> None:
         exact: dict[str, str] = {}
@@ -238,6 +299,14 @@ class _Grammar:
         self.folded_codes = {_name_key(name, True): code for name, code in folded.items()}
         self.exact_re = _names_regex(exact, plural=False, flags=0)
         self.folded_re = _names_regex(folded, plural=True, flags=re.IGNORECASE)
+        known = {analyte.code for analyte in labs.catalog()}
+        for name, codes in self.patterns.analyte_groups.items():
+            unknown = [code for code in codes if code not in known]
+            if unknown:
+                raise ConfigError(f"rule patterns: analyte_groups.{name} names codes not in the catalog: {unknown}")
+        self.collective_of = {_norm_phrase(name): codes for name, codes in self.patterns.analyte_groups.items()}
+        self.collective_re = re.compile(phrase_regex(list(self.collective_of)), re.IGNORECASE) \
+            if self.collective_of else None
 
 
 def _names_regex(names: dict[str, str], *, plural: bool, flags: int) -> re.Pattern[str] | None:
@@ -285,11 +354,19 @@ def _analyte_mentions(text: str, g: _Grammar) -> list[tuple[int, int, str]]:
             code = lookup.get(_name_key(match.group(0), fold))
             if code is not None:
                 found.append((match.start(), match.end(), code))
+    if g.collective_re is not None:
+        # "transaminases > 3 x ULN": a collective name stands for each of its analytes at the same span (the
+        # group builder joins mentions that touch)
+        for match in g.collective_re.finditer(text):
+            if any(not (match.end() <= f[0] or match.start() >= f[1]) for f in found):
+                continue
+            for code in g.collective_of[_norm_phrase(match.group(0))]:
+                found.append((match.start(), match.end(), code))
     # Longest first wins overlaps ("creatinine clearance" over "creatinine").
     found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
     kept: list[tuple[int, int, str]] = []
     for mention in found:
-        if all(mention[1] <= k[0] or mention[0] >= k[1] for k in kept):
+        if all(mention[1] <= k[0] or mention[0] >= k[1] or (mention[:2] == k[:2]) for k in kept):
             kept.append(mention)
     return sorted(kept)
 
@@ -304,7 +381,12 @@ _GROUP_GAP_RE = re.compile(
 def _groups(text: str, mentions: list[tuple[int, int, str]]) -> list[_Group]:
     groups: list[_Group] = []
     for start, end, code in mentions:
-        if groups and _GROUP_GAP_RE.match(text[groups[-1].end:start]) and start - groups[-1].end <= 30:
+        gap = text[groups[-1].end:start] if groups else ""
+        if groups and "\n" in gap and not gap.strip() and code not in groups[-1].codes:
+            # names on successive lines with nothing joining them: rows of a flattened table, not one group
+            groups.append(_Group(start, end, [code]))
+            continue
+        if groups and _GROUP_GAP_RE.match(gap) and start - groups[-1].end <= 30:
             group = groups[-1]
             group.end = end
             if code not in group.codes:
@@ -341,15 +423,34 @@ def _read_unit(text: str, pos: int) -> tuple[str | None, int]:
     first = tokens[0].group(0)
     if tokens[0].start() > 2 or not re.match(r"[%A-Za-zµμ/⁄]", first):
         return None, pos
+    marks = _grammar().footnote_marks
+    strong_marks = "".join(mark for mark in marks if not mark.isdigit())
     for count in range(len(tokens), 0, -1):
         raw = window[tokens[0].start():tokens[count - 1].end()]
         raw = raw.rstrip(".:")
         if count > 1 and re.search(r"(?i)\b(?:and|or|if|for|in|with|of|at|to|the|than|unless|times?)\b", raw):
             continue
-        unit = _parse_unit(raw)
+        # "90 g/L*", "g/La": a footnote mark, or one lower-case letter after a unit that ends in a capital, a
+        # digit or '%', is not part of the unit (the quote keeps it; pint would take "†" for a unit of its own).
+        # A superscript digit is a footnote only where the unit does not read with it ("m²" is a unit).
+        bare = raw.rstrip(strong_marks) if strong_marks else raw
+        unit = _parse_unit(bare) if bare else None
+        if bare == raw and raw[-1:] in marks and raw.rstrip(marks):
+            stripped = _parse_unit(raw.rstrip(marks))
+            if unit is None or (stripped and _same_quantity(unit, stripped)):
+                unit = stripped  # "g/L¹" reads as g/L to the power 1: the ¹ is a footnote
+        if unit is None and bare == raw and re.search(r"[A-Z0-9%³²][a-h]$", raw):
+            unit = _parse_unit(raw[:-1])
         if unit is not None:
             return unit, pos + tokens[0].start() + len(raw)
     return None, pos
+
+
+def _same_quantity(a: str, b: str) -> bool:
+    try:
+        return abs(labs.convert(1.0, a, b, None) - 1.0) < 1e-9
+    except Exception:  # noqa: BLE001 - unparseable or inconvertible: not the same
+        return False
 
 
 def _parse_unit(raw: str) -> str | None:
@@ -377,11 +478,24 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
     """A number (+ x 10^N + unit | x ULN) starting at `pos`, or a bare "ULN" (= 1 x ULN) when allowed."""
     number = _NUMBER_RE.match(text, pos)
     if number is None:
+        word = g.number_word_re.match(text, pos)
+        limit = word and g.limit_re.match(text, word.end())
+        if limit:  # "two times the ULN": a factor in words, only before a limit name
+            return _Quantity(g.patterns.number_words[_norm_phrase(word.group(0))], limit.end(),
+                             multiple_of=_limit_kind(limit.group("limit"), g))
         if allow_bare_limit:
             limit = re.match(r"\s*(?:the\s+)?(?:(?:institutional|laboratory|local|site|normal)\s+)*(?P<limit>"
                              + g._limit_alternation() + r")", text[pos:], re.IGNORECASE)
             if limit:
-                return _Quantity(1.0, pos + limit.end(), multiple_of=_limit_kind(limit.group("limit"), g))
+                kind = _limit_kind(limit.group("limit"), g)
+                # not "-": CTCAE's "<LLN - 1500/mm3" is a range from the LLN down to 1500, not LLN minus 1500
+                plus = re.match(r"\s*(\+|plus\b|minus\b)\s*", text[pos + limit.end():], re.IGNORECASE)
+                added = plus and _read_quantity(text, pos + limit.end() + plus.end(), g)
+                if added and added.unit and not added.multiple_of and not added.offset_from:
+                    # "aPTT > ULN + 10 seconds": the same offset as "10 seconds above ULN"
+                    sign = -1.0 if plus.group(1).lower() == "minus" else 1.0
+                    return _Quantity(sign * added.value, added.end, unit=added.unit, offset_from=kind)
+                return _Quantity(1.0, pos + limit.end(), multiple_of=kind)
         return None
     end = number.end()
     limit = g.limit_re.match(text, end)
@@ -409,6 +523,12 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
             if unit:
                 return _Quantity(value, unit_end, unit=unit)
     unit, unit_end = _read_unit(text, end)
+    if unit:
+        offset = g.offset_re.match(text, unit_end)
+        if offset:  # "5 seconds above ULN": ULN + 5 s, not a multiple
+            sign = g.offset_sign[_norm_phrase(offset.group("rel"))]
+            return _Quantity(sign * value, offset.end(), unit=unit,
+                             offset_from=_limit_kind(offset.group("limit"), g), distance_below=sign < 0)
     return _Quantity(value, unit_end if unit else end, unit=unit)
 
 
@@ -442,7 +562,8 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         low = _read_quantity(text, match.end(), g)
         join = low and g.range_join_re.match(text, low.end)
         high = join and _read_quantity(text, join.end(), g)
-        if low and high and low.multiple_of == high.multiple_of and low.value <= high.value:
+        if (low and high and low.multiple_of == high.multiple_of and low.value <= high.value
+                and not low.offset_from and not high.offset_from):
             unit = high.unit or low.unit
             take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=low.value, high=high.value,
                             unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
@@ -455,8 +576,11 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
             continue
         if quantity.unit is None and quantity.multiple_of is None and _counts_something_else(text, quantity.end, g):
             continue
-        take(_Threshold(match.start(), quantity.end, _comparator(match, g), value=quantity.value,
-                        unit=quantity.unit, multiple_of=quantity.multiple_of))
+        comparator = _comparator(match, g)
+        if quantity.distance_below:
+            comparator = _FLIPPED[comparator]
+        take(_Threshold(match.start(), quantity.end, comparator, value=quantity.value,
+                        unit=quantity.unit, multiple_of=quantity.multiple_of, offset_from=quantity.offset_from))
     # bare "7.0-10.5 %" and "140 mg/dL or greater"
     for match in _NUMBER_RE.finditer(text):
         if not free(match.start(), match.end()) or (match.start() and (text[match.start() - 1].isalnum()
@@ -468,22 +592,41 @@ def _thresholds(text: str, g: _Grammar) -> list[_Threshold]:
         join = re.match(r"\s*(?:-|–|—|‐|to)\s*", text[first.end:])
         if join:
             high = _read_quantity(text, first.end + join.end(), g)
-            if high and high.value >= first.value and high.multiple_of == first.multiple_of and free(
+            if high and high.value >= first.value and high.multiple_of == first.multiple_of and not (
+                    first.offset_from or high.offset_from) and free(
                     match.start(), high.end):
                 unit = high.unit or first.unit
                 take(_Threshold(match.start(), high.end, Comparator.BETWEEN, low=first.value, high=high.value,
-                                unit=None if high.multiple_of else unit, multiple_of=high.multiple_of))
+                                unit=None if high.multiple_of else unit, multiple_of=high.multiple_of,
+                                bare_range=True))
                 continue
         trailing = g.trailing_re.match(text, first.end)
         if trailing and free(match.start(), trailing.end()):
-            take(_Threshold(match.start(), trailing.end(), g.trailing_of[_norm_phrase(trailing.group(1))],
-                            value=first.value, unit=first.unit, multiple_of=first.multiple_of))
+            comparator = g.trailing_of[_norm_phrase(trailing.group(1))]
+            take(_Threshold(match.start(), trailing.end(),
+                            _FLIPPED[comparator] if first.distance_below else comparator,
+                            value=first.value, unit=first.unit, multiple_of=first.multiple_of,
+                            offset_from=first.offset_from))
     # "outside the normal range" = below 1 x LLN or above 1 x ULN; "within normal limits" the reverse
     for match in g.normal_range_re.finditer(text):
         if not free(match.start(), match.end()):
             continue
         for comparator, multiple in g.normal_range_of[_norm_phrase(match.group(1))]:
             take(_Threshold(match.start(), match.end(), Comparator(comparator), value=1.0, multiple_of=multiple))
+    # "ALT <= 2.5 x ULN (5 x ULN if liver metastases)": a bracketed multiple right after a limit, with no
+    # comparator of its own, restates the limit for a case and keeps its direction
+    for threshold in sorted(found, key=lambda t: t.start):
+        opened = re.match(r"\s*[(\[]\s*", text[threshold.end:threshold.end + 6])
+        if opened is None or threshold.multiple_of is None or threshold.comparator is Comparator.BETWEEN:
+            continue
+        pos = threshold.end + opened.end()
+        restated = _read_quantity(text, pos, g)
+        case = text[restated.end:restated.end + 120] if restated else ""
+        case = case[:case.find(")")] if ")" in case else case
+        if (restated and restated.multiple_of == threshold.multiple_of and free(pos, restated.end)
+                and (_condition(case, g) or _sex(case, g))):  # only a restatement for a named case
+            take(_Threshold(pos, restated.end, threshold.comparator, value=restated.value,
+                            multiple_of=restated.multiple_of))
     found.sort(key=lambda t: t.start)
     return _merge_ranges(text, found)
 
@@ -754,6 +897,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     thresholds = _thresholds(text, g)
     windows = _windows(text, g)
     inherited_windows = _inherited_windows(context, g)
+    table_owner, table_orphans = _column_table(text, groups, thresholds)
 
     # 1. each threshold belongs to the nearest analyte group before it, through a short gap, chaining
     #    "Hb >= 12 g/dL for females, >= 13 for males" onto the same group.
@@ -763,28 +907,48 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
     for threshold in thresholds:
         if threshold.start < consumed_until and not (owned and owned[-1][1].start == threshold.start):
             continue  # the "[221 umol/L]" restatement of the threshold before
-        group = _owner(text, groups, threshold)
+        if threshold.start in table_orphans:
+            continue  # a flattened table whose name and value columns do not pair up: never guess the row
+        changed_group = _change_after(text, groups, threshold, g)
+        group = table_owner.get(threshold.start) or changed_group or _owner(text, groups, threshold)
         if group is None:
             continue
         previous = last_of_group.get(id(group))
-        chained = previous is not None and previous.end > group.end
+        in_table = threshold.start in table_owner
+        chained = previous is not None and previous.end > group.end and not in_table and changed_group is None
         gap_start = previous.end if chained else group.end
-        gap = text[gap_start:threshold.start]
-        if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
-            continue
-        if chained and not _chain_gap_ok(gap, g):
-            continue
-        if not chained and group.start >= 0 and g.negation_re.search(text[max(0, group.start - 40):group.start]):
-            continue
-        if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
-                " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap), count=1)):
-            continue  # another number between the name and this one: it is not this analyte's limit
+        gap = text[gap_start:threshold.start] if group.end <= threshold.start else ""
+        if not in_table and changed_group is None:
+            if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
+                continue
+            if chained and not _chain_gap_ok(gap, g):
+                continue
+            if not chained and group.start >= 0 and g.negation_re.search(
+                    text[max(0, group.start - 40):group.start]):
+                continue
+            if not chained and _GAP_NUMBER_RE.search(_GAP_ALLOWED_NUMBERS_RE.sub(
+                    " ", gap if group.start >= 0 else _LEADING_LABEL_RE.sub("", gap))):
+                continue  # another number between the name and this one: it is not this analyte's limit
+        if g.assay_re.search(text[max(0, threshold.start - 40):threshold.start]):
+            continue  # "with a sensitivity of at least 50 mIU/mL": the assay's, not the patient's
+        if changed_group is not None or _is_change(text, group, threshold, gap, previous if chained else None, g):
+            threshold.measure = "change"
         unit = threshold.unit
+        if threshold.bare_range and unit is None and not chained:
+            # "Creatinine (mg/dL) 0.6 - 1.2": the unit heads the row in brackets. With words between the name and
+            # a bare range ("insulin ... up to two (i.e., 0-2"), the range counts something else.
+            header = re.fullmatch(r"\s*[(\[]\s*([^()\[\]\d]{1,20}?)\s*[)\]]\s*[:,]?\s*", gap)
+            if header:
+                unit = threshold.unit = _parse_unit(header.group(1).strip())
+            elif re.search(r"[A-Za-z]", _LEADING_LABEL_RE.sub("", gap) if group.start < 0 else gap):
+                continue
         if unit is None and chained and not threshold.multiple_of and previous.unit:
             if _condition(gap, g) is not None:
                 continue  # "WBC < 3,000 cells/mm3 if persistent (at least 2 ...)": a count of something else
+            if re.match(r"\s*\S*/", text[threshold.end:threshold.end + 12]):
+                continue  # "(> 26 #mol/L)": a unit is written but unreadable; never lend it the earlier one
             unit = previous.unit  # "Hb >= 12 g/dL for females, >= 13 for males"
-        codes = [code for code in group.codes if threshold.multiple_of or _unit_fits(code, unit)]
+        codes = [code for code in group.codes if _unit_ok(code, threshold, unit)]
         if not codes:
             continue
         threshold.unit = unit
@@ -831,25 +995,149 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             sex = _preceding_sex(text, group, g)
         window = _window_for(threshold.start, clause_windows, lead_in_windows, inherited_windows)
         for code in group.codes:
-            if not (threshold.multiple_of or _unit_fits(code, threshold.unit)):
+            if not _unit_ok(code, threshold, threshold.unit):
                 continue
             # A chained threshold reuses the analyte named before it but quotes only its own words (the two
             # limits that one "outside the normal range" stands for share the analyte's quote).
             own_span = chained and threshold.start > first_threshold_of[id(group)]
-            start = threshold.start if own_span or group.start < 0 else group.start
-            quote = text[start:quote_end]
+            start = threshold.start if own_span or group.start < 0 or group.start > threshold.start else group.start
+            rule_end = max(quote_end, group.end)  # "a >= 50% decrease in platelets" names the analyte last
+            baseline = g.baseline_re.match(text[rule_end:rule_end + 60]) if threshold.measure == "change" else None
+            if baseline:
+                rule_end += baseline.end()  # "> 0.5 mg/dL from baseline": the quote says what the change is from
+            quote = text[start:rule_end]
             group_of_rule.append(id(group))
             rules.append(LabRule(
                 analyte=code, comparator=threshold.comparator, value=threshold.value, low=threshold.low,
                 high=threshold.high, unit=None if threshold.multiple_of else threshold.unit,
                 multiple_of=threshold.multiple_of, alternatives=list(threshold.alternatives),
+                offset_from=threshold.offset_from, measure=threshold.measure,
                 condition=condition[0] if condition else None,
                 condition_type=condition[1] if condition else None, sex=sex,
                 window_days=window.days if window else None, window_anchor=window.anchor if window else None,
-                quote=quote, start=start, end=quote_end,
+                quote=quote, start=start, end=rule_end,
             ))
     _exceptions_limit_the_default(text, rules, group_of_rule)
     return _dedupe(rules)
+
+
+def _unit_ok(code: str, threshold: _Threshold, unit: str | None) -> bool:
+    """A multiple of ULN/LLN fits any analyte; a relative change may be in percent; else the unit must fit.
+    """
+    if threshold.multiple_of:
+        return True
+    if threshold.measure == "change" and unit == "%":
+        return True
+    return _unit_fits(code, unit)
+
+
+def _unitless(code: str) -> bool:
+    try:
+        return labs.analyte(code).canonical_unit == "1"
+    except Exception:  # noqa: BLE001 - unknown code: not known to be unitless
+        return False
+
+
+def _is_change(text: str, group: _Group, threshold: _Threshold, gap: str, previous: _Threshold | None,
+               g: _Grammar) -> bool:
+    """Whether a threshold limits a change between visits rather than a level. Relies on the change word standing
+    right next to the analyte name ("creatinine increase > 0.5 mg/dL", "a rise in creatinine of >= 0.3 mg/dL")
+    or a reference visit right after the number ("> 0.5 mg/dL from baseline"); a change word deeper in the gap
+    ("hemoglobin (no change in erythropoietin dose) >= 9 g/dL") is about something else. A multiple of ULN/LLN
+    or an offset from it is a level whatever the wording ("ALT increase > 3 x ULN")."""
+    if threshold.multiple_of or threshold.offset_from:
+        return False
+    if g.baseline_re.match(text[threshold.end:threshold.end + 60]):
+        return True
+    reached = r"(?:to\b|below\b|under\b|beneath\b|above\b|over\b|into\b|within\b)"
+    if previous is not None:
+        # "increase >= 0.3 mg/dL or >= 50%": the chain stays a change; "by more than 50% or to less than 100": the
+        # second limit is the level reached
+        return previous.measure == "change" and not re.search(r"\bto\s*$", gap, re.IGNORECASE) and not re.match(
+            reached, text[threshold.start:threshold.start + 20], re.IGNORECASE)
+    # "falls below 20 mEq/L", "decreased to <= 2", "recovery ... to a level >= 500": the level reached, not a change
+    next_to_name = r"^\s*(?:(?:levels?|values?|concentrations?|counts?)\s+)?(?:" + g.change_re.pattern + r")"
+    word = re.match(next_to_name, gap, re.IGNORECASE)
+    if word:
+        after = gap[word.end():] + text[threshold.start:threshold.start + 20]  # the comparator word too
+        return not re.match(r"\s*" + reached, after, re.IGNORECASE)
+    before = text[max(0, group.start - 40):max(0, group.start)]
+    if re.search(r"(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?$", before,
+                 re.IGNORECASE):
+        # "a rise in creatinine of >= 0.3 mg/dL", "a decrease of Hb by more than 20 g/L": the size of the change;
+        # "a decrease in neutrophil count < 500/mm3" (no "of"/"by") is read as the level reached
+        return bool(re.match(r"\s*(?:(?:levels?|values?|counts?)\s+)?(?:of|by)\b", gap, re.IGNORECASE)) and not \
+            re.match(reached, text[threshold.start:threshold.start + 20], re.IGNORECASE)
+    return False
+
+
+def _change_after(text: str, groups: list[_Group], threshold: _Threshold, g: _Grammar) -> _Group | None:
+    """ "a >= 50% decrease in platelet count": a threshold, a change word, "in"/"of", then the analyte. The change
+    is the analyte's, though its name comes after the number. Relies on the change word standing right between."""
+    after = re.match(r"\s*(?:" + g.change_re.pattern + r")\s+(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?",
+                     text[threshold.end:threshold.end + 60], re.IGNORECASE)
+    if after is None and re.search(r"(?:" + g.change_re.pattern + r")\s+(?:of\s+|by\s+)?$",
+                                   text[max(0, threshold.start - 30):threshold.start], re.IGNORECASE):
+        # "a decrease of >= 50% in platelet count": the change word before the number, the analyte after it
+        after = re.match(r"\s*(?:in|of)\s+(?:the\s+)?(?:serum\s+|plasma\s+)?",
+                         text[threshold.end:threshold.end + 30], re.IGNORECASE)
+    if after is None:
+        return None
+    start = threshold.end + after.end()
+    return next((group for group in groups if group.start == start), None)
+
+
+_TABLE_FILLER_RE = re.compile(
+    r"(?i)^(?:[\s•·▪◦\-–*:;,()\[\]!]|\b(?:serum|plasma|blood|total|absolute|count|level|levels|value|values|"
+    r"concentration|\(?\w{1,3}[.)]))*$")
+
+
+def _column_table(text: str, groups: list[_Group], thresholds: list[_Threshold]
+                  ) -> tuple[dict[int, _Group], set[int]]:
+    """A two-column table ("Test | Required value") that the PDF text layer flattened column by column:
+
+        Absolute neutrophil count
+        Platelets
+        ≥ 1.5 x 10^9/L
+        ≥ 100 x 10^9/L
+
+    Relies on: two or more successive lines that each hold only one analyte name, followed directly by as many
+    lines that each hold only one threshold; the rows are paired in order. When the counts differ the thresholds
+    are returned as orphans (never guessed onto a row). Returns {threshold start: its row's group}, orphan starts.
+    """
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    kinds: list[tuple[str, object] | None] = []
+    for start, end in lines:
+        inside = [gr for gr in groups if start <= gr.start and gr.end <= end]
+        limits = [t for t in thresholds if start <= t.start and t.end <= end]
+        if len(inside) == 1 and not limits:
+            rest = text[start:inside[0].start] + " " + text[inside[0].end:end]
+            kinds.append(("name", inside[0]) if _TABLE_FILLER_RE.match(rest) else None)
+        elif len(limits) == 1 and not inside:
+            rest = text[start:limits[0].start] + " " + text[limits[0].end:end]
+            kinds.append(("value", limits[0]) if not re.search(r"[A-Za-z0-9]{2,}", rest) else None)
+        else:
+            kinds.append(None)
+    owner: dict[int, _Group] = {}
+    orphans: set[int] = set()
+    i = 0
+    while i < len(kinds):
+        names = []
+        while i < len(kinds) and kinds[i] and kinds[i][0] == "name":
+            names.append(kinds[i][1])
+            i += 1
+        values = []
+        while i < len(kinds) and kinds[i] and kinds[i][0] == "value":
+            values.append(kinds[i][1])
+            i += 1
+        if len(names) >= 2 and values:
+            if len(names) == len(values):
+                owner.update({value.start: name for name, value in zip(names, values)})
+            else:
+                orphans.update(value.start for value in values)
+        if not names and not values:
+            i += 1
+    return owner, orphans
 
 
 def _upward(comparator: Comparator) -> bool | None:
@@ -884,6 +1172,8 @@ _CONNECTORS = {"or", "and", "and/or", "but", "nor", "either", "respectively", "i
 def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
     """Between two thresholds of one analyte only connectors, a sex or the first threshold's condition may stand:
     "Hb >= 12 g/dL for females, >= 13 for males" chains; "BNP > 100, current BP < 160" does not."""
+    if re.search(r"\n\s*(?:[•·▪◦\-–*!]|\(?\w{1,3}[.)]\s)", gap):
+        return False  # a new bullet or list item starts: the next threshold is not this one's continuation
     stripped = gap.strip(" ,;()[]\n")
     if not stripped:
         return True
@@ -962,7 +1252,7 @@ def _dedupe(rules: list[LabRule]) -> list[LabRule]:
     unique = []
     for rule in rules:
         key = (rule.analyte, rule.comparator, rule.value, rule.low, rule.high, rule.unit, rule.multiple_of,
-               rule.condition, rule.condition_type, rule.sex)
+               rule.offset_from, rule.measure, rule.condition, rule.condition_type, rule.sex)
         if key in seen:
             continue
         seen.add(key)

@@ -134,6 +134,8 @@ def _is_plain(criterion: Criterion, derived: Mapping[str, tuple[str, ...]], rang
         code = canonical_code(rule.analyte)
         if rule.condition or rule.sex or rule.window_days is not None or code in derived:
             return False
+        if rule.offset_from or rule.measure != "level":  # ULN + offset, change from baseline: the engine's
+            return False
         if rule.multiple_of is None and not rule.unit:
             return False
         if rule.multiple_of is not None and code in ranged:  # the lab manual may supply a missing ULN

@@ -373,6 +373,9 @@ def derivable(target: str, observed: Iterable[str]) -> bool:
 
 # ----------------------------------------------------------------------------------------------- one rule
 def _threshold_text(rule: LabRule, limit_unit: str | None) -> str:
+    if rule.offset_from and rule.comparator is not Comparator.BETWEEN and rule.value is not None:
+        sign = "+" if rule.value >= 0 else "−"
+        return f"{_SYMBOL[rule.comparator]} {rule.offset_from} {sign} {fmt(abs(dec(rule.value)))} {rule.unit or ''}".rstrip()
     unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {limit_unit}" if limit_unit else "")
     if rule.comparator is Comparator.BETWEEN:
         return f"between {fmt(dec(rule.low))} and {fmt(dec(rule.high))}{unit}"
@@ -397,6 +400,8 @@ def _judge_value(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context) 
     label = item.analyte
     val = item.value
     prefix = f"{item.text}; " if item.text else ""
+    if rule.offset_from:
+        return _judge_offset(rule, item, kind, ctx, prefix)
     if rule.multiple_of:
         if item.base is None:
             return State.UNKNOWN, f"{label}: a derived value has no {rule.multiple_of}"
@@ -468,6 +473,39 @@ def _judge_value(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context) 
     return (State.HOLDS if holds else State.FAILS), line
 
 
+def _judge_offset(rule: LabRule, item: Value, kind: CriterionKind, ctx: Context, prefix: str) -> tuple[State, str]:
+    """ "aPTT ≥ 5 seconds above ULN": the bound is the ULN (or LLN) plus the rule's offset, both brought into the
+    value's unit. Relies on the offset having a unit of its own: an offset without one is never assumed to be in
+    the ULN's unit."""
+    label, val = item.analyte, item.value
+    which = rule.offset_from
+    if item.base is None:
+        return State.UNKNOWN, f"{label}: a derived value has no {which}"
+    if rule.comparator is Comparator.BETWEEN or rule.value is None:
+        return State.UNKNOWN, f"{label}: an offset from the {which} needs one limit value"
+    if not rule.unit:
+        return State.UNKNOWN, f"{label}: the offset from the {which} states no unit"
+    limit, problem = _range_limit(item.base, which, ctx)
+    if limit is None:
+        return State.UNKNOWN, problem or f"no {which}"
+    unit = item.unit or limit.unit
+    if unit is None:
+        return State.UNKNOWN, f"{label} {fmt(val)}: neither the value nor its {which} has a unit"
+    try:
+        base = limit.value if not limit.unit or _same_unit(limit.unit, unit) else convert_value(
+            limit.value, limit.unit, unit, item.analyte).value
+        offset = dec(rule.value) if _same_unit(rule.unit, unit) else convert_value(
+            dec(rule.value), rule.unit, unit, item.analyte).value
+    except TrialGuardError as exc:
+        return State.UNKNOWN, f"{label}: the {which} or the offset cannot be brought into {unit}: {exc}"
+    bound = base + offset
+    holds = _compare(val, rule.comparator, bound, None, None)
+    source = "" if limit.source == "the observation's range" else f" from {limit.source}"
+    line = (f"{prefix}{label} {fmt(val)} {unit}; {which} {fmt(base)} {unit}{source}; limit {_threshold_text(rule, None)}"
+            f" ({fmt(bound)} {unit}) → {_verdict_word(holds, kind)}")
+    return (State.HOLDS if holds else State.FAILS), line
+
+
 def _in_time_frame(obs_date: dt.date | None, rule: LabRule, kind: CriterionKind, ctx: Context, demo: Demographics) -> tuple[bool | None, str]:
     """True: judge it; False: not applicable (wrong phase); None: outside the lab window (indeterminate)."""
     anchor = demo.reference_start
@@ -502,6 +540,12 @@ def evaluate_rule(rule: LabRule, kind: CriterionKind, by_code: dict[str, list[La
     incomplete = _rule_is_complete(rule)
     if incomplete:
         return RuleOutcome(rule, State.UNKNOWN, reasons=[f"{rule.analyte}: {incomplete}"])
+    if rule.measure == "change":
+        # a limit on a change between visits: one value (even the latest of several) is not a change, and which
+        # visit is the baseline is not in the lab data; a person must compare with the baseline value
+        return RuleOutcome(rule, State.UNKNOWN, reasons=[
+            f"{rule.analyte}: the limit is on a change ({_threshold_text(rule, rule.unit)}), not on one value;"
+            " needs a baseline value to judge"])
     items: list[Value] = []
     reasons: list[str] = []
     for obs in by_code.get(target, []):

@@ -42,3 +42,20 @@ def test_fast_path_equals_exact_engine(write_csv):
     assert sorted(fast.pair_verdicts) == sorted(exact.pair_verdicts)
     assert all(v != "NEEDS_REVIEW" for *_, v in fast.pair_verdicts)  # no disagreement surfaced as review either
     assert {v for *_, v in fast.pair_verdicts} >= {"MEETS", "VIOLATES"}
+
+
+def test_offsets_and_changes_are_left_to_the_exact_engine(write_csv):
+    # "≥ 4 seconds above the ULN" is ULN + 4 s (not an absolute 4 s), and a rise from baseline cannot be judged on
+    # one value: the fast path must not decide either as a plain limit
+    criteria = [("exclusion", "E1", "Activated partial thromboplastin time ≥ 4 seconds above the ULN."),
+                ("exclusion", "E2", "Serum creatinine rise of more than 0.4 mg/dL from baseline.")]
+    lab = read_lab_file(write_csv("patient_id,test,value,unit,uln,date\n"
+                                  "P1,aPTT,36,s,34,2024-03-01\nP2,aPTT,39,s,34,2024-03-01\n"
+                                  "P1,creatinine,2.0,mg/dL,1.2,2024-03-01\n"))
+    protocol = make_protocol("1", None, criteria)
+    fast = screen(lab, [protocol])
+    assert sorted(fast.pair_verdicts) == sorted(screen(lab, [protocol], exact_only=True).pair_verdicts)
+    verdicts = {(patient, criterion.rsplit(":", 1)[-1]): verdict for patient, _, criterion, verdict in fast.pair_verdicts}
+    assert verdicts[("P1", "E1")] == "MEETS"  # 36 s < ULN 34 s + 4 s
+    assert verdicts[("P2", "E1")] == "VIOLATES"  # 39 s >= 38 s
+    assert verdicts[("P1", "E2")] == "INDETERMINATE"  # one creatinine value is no change

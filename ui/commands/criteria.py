@@ -21,6 +21,8 @@ def _rule_json(rule: LabRule) -> dict[str, object]:
         "high": rule.high,
         "unit": rule.unit,
         "multiple_of": rule.multiple_of,
+        "offset_from": rule.offset_from,
+        "measure": rule.measure,
         "condition": rule.condition,
         "condition_type": rule.condition_type,
         "sex": rule.sex.value if rule.sex else None,
@@ -64,6 +66,11 @@ def _describe(rule: LabRule) -> str:
     else:
         limit = f"{rule.comparator.value} {rule.value:g}" if rule.value is not None else rule.comparator.value
     unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
+    if rule.offset_from and rule.value is not None:  # "≥ ULN + 5 s", never "≥ 5 s"
+        sign = "+" if rule.value >= 0 else "-"
+        limit, unit = f"{rule.comparator.value} {rule.offset_from} {sign} {abs(rule.value):g}", f" {rule.unit or ''}"
+    if rule.measure == "change":
+        unit += " (change between visits)"
     condition = f" ({rule.condition_type or 'if'} {rule.condition})" if rule.condition else ""
     sex = f" [{rule.sex.value}]" if rule.sex else ""
     window = f" within {rule.window_days} d before {rule.window_anchor}" if rule.window_days else ""

@@ -122,8 +122,13 @@ def describe_rule(rule: LabRule) -> str:
     if rule.comparator.value == "between":
         threshold = f"{_num(rule.low)}–{_num(rule.high)}{unit}"
         text = f"{rule.analyte} between {threshold}"
+    elif rule.offset_from and rule.value is not None:  # "≥ ULN + 5 s", never "≥ 5 s"
+        sign = "+" if rule.value >= 0 else "-"
+        text = f"{rule.analyte} {rule.comparator.value} {rule.offset_from} {sign} {_num(abs(rule.value))} {rule.unit or ''}"
     else:
         text = f"{rule.analyte} {rule.comparator.value} {_num(rule.value)}{unit}"
+    if rule.measure == "change":
+        text += " (change between visits)"
     if rule.alternatives:
         text += " [" + "; ".join(f"{_num(a.value or a.low)} {a.unit}" for a in rule.alternatives) + "]"
     extras = []
