@@ -20,14 +20,15 @@ from labs.errors import TrialGuardError
 from reasoning.batch import PatientFinding, ScreeningResult
 from reasoning.evaluate import PART_FAILS, PART_HOLDS
 from reasoning.models import CriterionKind, Verdict
+from reasoning.verdict_words import words
 
 FINDING_COLUMNS = [
     "patient_id", "protocol_id", "version", "phase", "lab_date", "criterion_id", "kind", "label", "verdict",
-    "rationale", "arithmetic", "observations", "section", "page", "quote", "notes",
+    "reads_as", "rationale", "arithmetic", "observations", "section", "page", "quote", "notes",
 ]
 DV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC",
               "DVPROTV", "DVCRITID", "DVCRITLB", "DVPAGE", "DVQUOTE"]
-ERROR_COLUMNS = ["file", "row", "severity", "field", "patient_id", "value", "reason"]
+ERROR_COLUMNS = ["file", "row", "spreadsheet_row", "severity", "field", "patient_id", "value", "reason"]
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"): a patient id
 # `=HYPERLINK(...)` from a lab file must reach the reviewer's spreadsheet as text.
@@ -80,11 +81,20 @@ def finding_row(pf: PatientFinding) -> dict[str, object]:
     return {
         "patient_id": pf.patient_id, "protocol_id": pf.protocol_id, "version": pf.version, "phase": pf.phase,
         "lab_date": pf.lab_date.isoformat() if pf.lab_date else "", "criterion_id": f.criterion_id,
-        "kind": f.criterion_kind.value, "label": f.label, "verdict": f.verdict.value, "rationale": f.rationale,
+        "kind": f.criterion_kind.value, "label": f.label, "verdict": f.verdict.value,
+        "reads_as": words(f.verdict, f.criterion_kind), "rationale": f.rationale,
         "arithmetic": " | ".join(f.arithmetic), "observations": _observations_text(pf),
         "section": (cite.section or "") if cite else "", "page": cite.page if cite else "",
         "quote": " | ".join(c.quote for c in f.citations), "notes": " | ".join(f.notes),
     }
+
+
+def spreadsheet_row(error) -> int | str:
+    """The row a person sees when opening a CSV in a spreadsheet: the header is row 1, so data row N is row N + 1.
+    Blank for the file as a whole and for formats that have no rows on screen (XPT, FHIR JSON)."""
+    if error.row <= 0 or not str(error.file).lower().endswith((".csv", ".tsv", ".txt")):
+        return ""
+    return error.row + 1
 
 
 def _ordered(result: ScreeningResult) -> list[PatientFinding]:
@@ -174,6 +184,7 @@ def write_errors(result: ScreeningResult, path: str | Path) -> Path:
         writer = _InertWriter(handle, ERROR_COLUMNS)
         writer.writeheader()
         for e in rows:
-            writer.writerow({"file": e.file, "row": e.row, "severity": e.severity, "field": e.field,
+            writer.writerow({"file": e.file, "row": e.row, "spreadsheet_row": spreadsheet_row(e),
+                             "severity": e.severity, "field": e.field,
                              "patient_id": e.patient_id or "", "value": e.value or "", "reason": e.reason})
     return path

@@ -96,10 +96,14 @@ def test_reports_findings_dv_and_errors(write_csv, tmp_path):
     assert list(frame["DVCRITLB"]) == [r["DVCRITLB"] for r in records]
     rows = list(csv.DictReader(write_findings(result, tmp_path / "f.csv").open(encoding="utf-8")))
     assert rows[0]["verdict"] == "VIOLATES" and {r["verdict"] for r in rows} == {"VIOLATES", "INDETERMINATE"}
+    assert {(r["kind"], r["verdict"], r["reads_as"]) for r in rows if r["verdict"] == "VIOLATES"} == {
+        ("inclusion", "VIOLATES", "⛔ does not meet"), ("exclusion", "VIOLATES", "⛔ EXCLUDED")}
     data = json.loads(write_findings(result, tmp_path / "f.json").read_text(encoding="utf-8"))
     assert data["deviations"] == 3 and data["rows_in"] == 13
     errors = list(csv.DictReader(write_errors(result, tmp_path / "e.csv").open(encoding="utf-8")))
-    assert errors == [{"file": "labs.csv", "row": "6", "severity": "error", "field": "row", "patient_id": "B",
+    # row 6 of the data is row 7 of the spreadsheet (the header is row 1)
+    assert errors == [{"file": "labs.csv", "row": "6", "spreadsheet_row": "7", "severity": "error", "field": "row",
+                       "patient_id": "B",
                        "value": "", "reason": "duplicate of row 5: judged once"}]
 
 

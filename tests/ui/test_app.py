@@ -47,7 +47,7 @@ def test_ask_question_gives_cited_deviation_and_sends_it_to_review(app_db, app):
     assert "Overall verdict: DEVIATION" in text  # words, not colour alone
     assert "<mark" in text and "section 5.1" in text and "page 3" in text
     table = at.dataframe[0].value
-    assert "⛔ violates" in set(table["verdict"])
+    assert "⛔ does not meet" in set(table["verdict"])  # an inclusion criterion in its own words
 
     page_toggle = next(t for t in at.toggle if t.label.startswith("Show page"))
     page_toggle.set_value(True).run()
@@ -103,16 +103,16 @@ def test_review_confirm_override_flag_with_history(app_db, app, ask):
     assert len(items.options) == 2 and "DEVIATION" in items.options[0]
 
     items.select(next(o for o in items.options if o.startswith(first))).run()
-    app.radio(key="review_decision").set_value("Override")
+    app.radio(key="review_decision").set_value("Override").run()  # the chosen action's fields appear
     app.selectbox(key="review_new_verdict").select("NO_DEVIATION")
     app.button[0].click().run()
     assert any("Reviewer name" in e.value for e in app.error)
 
     app.text_input(key="reviewer_name").input("Dr Ada")
-    app.radio(key="review_decision").set_value("Override")
+    app.radio(key="review_decision").set_value("Override").run()  # the chosen action's fields appear
     app.button[0].click().run()
     assert any("reason" in e.value for e in app.error)  # an override needs a reason
-    app.radio(key="review_decision").set_value("Override")
+    app.radio(key="review_decision").set_value("Override").run()  # the chosen action's fields appear
     app.selectbox(key="review_new_verdict").select("NO_DEVIATION")
     app.text_input(key="review_reason").input("repeat ALT normal the next day")
     app.selectbox(key=f"review_fv_{first}_0").select("MEETS")  # the reviewer's verdict on the first criterion
@@ -126,7 +126,7 @@ def test_review_confirm_override_flag_with_history(app_db, app, ask):
     assert state.latest.after["findings"][first_criterion] == "MEETS"
 
     app.selectbox(key="review_item").select(next(o for o in app.selectbox(key="review_item").options if o.startswith(second))).run()
-    app.radio(key="review_decision").set_value("Flag")
+    app.radio(key="review_decision").set_value("Flag").run()
     app.selectbox(key="review_flag").select("wrong_citation")
     app.text_area(key="review_comment").input("cites Table 3, should cite 5.2")
     app.button[0].click().run()
@@ -156,3 +156,33 @@ def test_version_picker_pins_the_version_judged(app):
     text = _markdown(_ask(app, question))
     assert "version **2.0**" in text and "Overall verdict: DEVIATION" not in text
     assert any("version in force on the lab date is 1.0" in w.value for w in app.warning)
+
+
+def test_an_error_or_another_version_clears_the_previous_answer(app):
+    _ask(app)
+    assert "Overall verdict: DEVIATION" in _markdown(app)
+    app.text_area(key="ask_question").input("ALT 250 U/L (ULN 40) on 2001-01-01")  # before the first version
+    app.button[0].click().run()
+    _ok(app)
+    assert app.error and "Overall verdict" not in _markdown(app)
+    assert not [b for b in app.button if b.label == "Send to review"]
+    assert all("Error:" not in e.value and "Traceback" not in e.value for e in app.error)
+
+    _ask(app)
+    assert "Overall verdict: DEVIATION" in _markdown(app)
+    other = next(o for o in app.selectbox(key="ask_version").options if o.startswith("2.0"))
+    app.selectbox(key="ask_version").select(other).run()
+    assert "Overall verdict" not in _markdown(app), "an answer about version 1.0 stayed under version 2.0"
+
+
+def test_an_internal_fault_is_one_sentence_and_its_traceback_goes_to_a_log(app_env, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path))
+    script = tmp_path / "fault_page.py"
+    script.write_text("from ui.views import common\ncommon.show_error(KeyError('internal_key_xyz'))\n")
+    at = AppTest.from_file(str(script), default_timeout=60).run()
+    (error,) = at.error
+    log = tmp_path / "logs" / "app-errors.log"
+    assert str(log.resolve()) in error.value and "internal_key_xyz" not in error.value
+    assert "KeyError" in log.read_text() and "internal_key_xyz" in log.read_text()

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from reasoning.models import Assessment, OverallVerdict, Verdict
+from reasoning.verdict_words import kind_name, words
 
 BADGE = {
     OverallVerdict.DEVIATION: ("DEVIATION", "bold white on red", "a protocol deviation was found"),
@@ -36,8 +37,7 @@ def render(assessment: Assessment, console: Console) -> None:
     )
     if assessment.findings:
         table = Table(show_lines=True)
-        table.add_column("verdict")
-        table.add_column("criterion")
+        table.add_column("criterion: verdict", max_width=24)
         table.add_column("why (arithmetic)", overflow="fold")
         for f in assessment.findings:
             why = escape("\n".join(f.arithmetic) or f.rationale)
@@ -48,8 +48,8 @@ def render(assessment: Assessment, console: Console) -> None:
             if extra:
                 why += "\n[dim]" + escape("; ".join(extra)) + "[/dim]"
             table.add_row(
-                f"[{VERDICT_STYLE[f.verdict]}]{f.verdict.value.replace('_', ' ')}[/]",
-                f"{f.criterion_kind.value} {escape(f.label)}",
+                f"{kind_name(f.criterion_kind)} {escape(f.label)}\n"
+                f"[{VERDICT_STYLE[f.verdict]}]{escape(words(f.verdict, f.criterion_kind))}[/]",
                 why,
             )
         console.print(table)

@@ -54,11 +54,18 @@ def _run(action, version: str | None) -> None:
         with st.spinner("Assessing…"):
             assessment: Assessment = action()
     except Exception as exc:  # noqa: BLE001 - shown to the user; nothing is half-written
+        clear_result()  # an answer left under an error would read as the answer to this question
         common.show_error(exc)
         return
     st.session_state["ask_assessment"] = assessment.model_dump_json()
     st.session_state["ask_picked_version"] = version
+    st.session_state["ask_for"] = [assessment.protocol_id, version]
     st.session_state.pop("ask_sent_item", None)
+
+
+def clear_result() -> None:
+    for key in ("ask_assessment", "ask_picked_version", "ask_for", "ask_sent_item"):
+        st.session_state.pop(key, None)
 
 
 def question_tab(protocol_id: str, version: str | None) -> None:
@@ -86,7 +93,8 @@ def structured_tab(protocol_id: str, version: str | None) -> None:
         on_date = c3.date_input("Lab date", key="f_date", value=None)
         c1, c2, c3, c4 = st.columns(4)
         value = c1.number_input("Value", key="f_value", value=None, format="%g")
-        unit = c2.text_input("Unit", key="f_unit", placeholder="U/L")
+        unit = c2.text_input("Unit", key="f_unit", placeholder="as on the report; empty if none",
+                             help="e.g. U/L, mg/dL, 10^9/L; leave empty for a ratio such as INR")
         uln = c3.number_input("ULN", key="f_uln", value=None, format="%g")
         lln = c4.number_input("LLN", key="f_lln", value=None, format="%g")
         c1, c2, c3 = st.columns(3)
@@ -170,6 +178,9 @@ def render() -> None:
 
     raw = st.session_state.get("ask_assessment")
     if not raw:
+        return
+    if st.session_state.get("ask_for") != [protocol_id, version]:
+        clear_result()  # the protocol or version changed since: that answer is not about what is chosen now
         return
     assessment = Assessment.model_validate_json(raw)
     picked = st.session_state.get("ask_picked_version")

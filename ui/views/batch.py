@@ -52,13 +52,23 @@ def findings_frame(result) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return frame[["#", "patient_id", "verdict", "kind", "label", "version", "phase", "lab_date", "arithmetic",
+    return frame[["#", "patient_id", "reads_as", "verdict", "kind", "label", "version", "phase", "lab_date", "arithmetic",
                   "observations", "section", "page", "quote", "rationale"]]
+
+
+def errors_frame(result) -> pd.DataFrame:
+    """Every row not judged (error) or judged with a caveat (warning), numbered as the spreadsheet shows them."""
+    from ui.reports import spreadsheet_row
+
+    rows = sorted([*result.errors, *result.warnings], key=lambda e: (e.file, e.row, e.severity))
+    return pd.DataFrame([{"file": e.file, "spreadsheet row": spreadsheet_row(e), "data row": e.row,
+                          "severity": e.severity, "field": e.field, "patient": e.patient_id or "",
+                          "value": e.value or "", "reason": e.reason} for e in rows])
 
 
 def download_files(result) -> dict[str, tuple[str, bytes]]:
     """label -> (file name, content) of the report files; written once per screen, not on every rerun."""
-    from ui.reports import write_dv, write_findings
+    from ui.reports import write_dv, write_errors, write_findings
 
     with tempfile.TemporaryDirectory() as tmp:
         files = {
@@ -66,6 +76,8 @@ def download_files(result) -> dict[str, tuple[str, bytes]]:
             "Findings JSON": write_findings(result, Path(tmp) / "findings.json"),
             "SDTM DV (CSV)": write_dv(result, Path(tmp) / "dv.csv"),
         }
+        if result.errors or result.warnings:
+            files["Row errors CSV"] = write_errors(result, Path(tmp) / "errors.csv")
         return {label: (path.name, path.read_bytes()) for label, path in files.items()}
 
 
@@ -170,8 +182,12 @@ def render() -> None:
     c[3].metric("Patients with a deviation", sum(v is OverallVerdict.DEVIATION for v in overall))
     c[4].metric("Patients needing review", sum(v is OverallVerdict.NEEDS_REVIEW for v in overall))
     for note in result.notes:
-        st.caption(f"note: {note}")
+        st.caption(f"note: {common.md(note)}")
     downloads(result.protocol_id, st.session_state["batch_downloads"])
+    if result.errors or result.warnings:
+        with st.expander(f"Row problems: {len(result.errors)} error(s), {len(result.warnings)} warning(s)",
+                         expanded=bool(result.errors)):
+            st.dataframe(errors_frame(result), hide_index=True, width="stretch")
 
     frame = findings_frame(result)
     if frame.empty:
@@ -198,7 +214,7 @@ def render() -> None:
     if sent:
         st.success(f"Sent {len(sent)} finding(s) to review.")
     labels = {
-        f"#{r['#']} · {r['patient_id']} · {r['kind']} {r['label']} · {r['verdict']}": int(r["#"])
+        f"#{r['#']} · {r['patient_id']} · {r['kind']} {r['label']} · {r['reads_as']}": int(r["#"])
         for _, r in shown.iterrows()
     }
     chosen = st.multiselect("Findings to send", list(labels), key="batch_chosen")

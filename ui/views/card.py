@@ -11,19 +11,13 @@ import streamlit as st
 
 from ingest.models import Criterion, Protocol
 from reasoning.models import Assessment, Citation, Finding, OverallVerdict, Verdict
+from reasoning.verdict_words import kind_name, words
 from ui.views import common
 
 BADGES = {
     OverallVerdict.DEVIATION: ("⛔", "DEVIATION", "#b3261e", "#fde7e9"),
     OverallVerdict.NO_DEVIATION: ("✅", "NO DEVIATION", "#146c2e", "#e6f4ea"),
     OverallVerdict.NEEDS_REVIEW: ("⚠️", "NEEDS REVIEW", "#7a5900", "#fff4d6"),
-}
-VERDICT_WORDS = {
-    Verdict.MEETS: "✅ meets",
-    Verdict.VIOLATES: "⛔ violates",
-    Verdict.INDETERMINATE: "❔ indeterminate",
-    Verdict.NOT_APPLICABLE: "— not applicable",
-    Verdict.NEEDS_REVIEW: "⚠️ needs review",
 }
 
 
@@ -61,8 +55,8 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
         [
             {
                 "criterion": f.label,
-                "kind": f.criterion_kind.value,
-                "verdict": VERDICT_WORDS.get(f.verdict, f.verdict.value),
+                "kind": kind_name(f.criterion_kind),
+                "verdict": words(f.verdict, f.criterion_kind),
                 "rationale": f.rationale,
                 "arithmetic": "; ".join(f.arithmetic),
                 "rule source": f.rule_source,
@@ -170,8 +164,8 @@ def render_assessment(assessment: Assessment, key: str = "card") -> None:
         st.dataframe(findings_table(assessment.findings), hide_index=True, width="stretch")
         protocol = _protocol(assessment)
         for i, finding in enumerate(assessment.findings):
-            title = (f"Criterion {common.md(finding.label)} ({finding.criterion_kind.value}): "
-                     f"{VERDICT_WORDS[finding.verdict]}")
+            title = (f"Criterion {common.md(finding.label)} ({kind_name(finding.criterion_kind)}): "
+                     f"{words(finding.verdict, finding.criterion_kind)}")
             with st.expander(title, expanded=finding.verdict is Verdict.VIOLATES):
                 st.markdown(common.md(finding.rationale))
                 for line in finding.arithmetic:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
+import traceback
 from pathlib import Path
 
 import streamlit as st
+from pydantic import ValidationError
 
 from ingest.models import LabRule
+from labs.errors import TrialGuardError
 from ui.audit import AuditStore, open_store
 from ui.settings import Settings
 
@@ -152,4 +156,23 @@ def _num(value: float | None) -> str:
 
 
 def show_error(exc: Exception) -> None:
-    st.error(f"{type(exc).__name__}: {exc}")
+    """One plain sentence on the page. Our own errors (bad input, bad settings) already say what is wrong and what
+    to do; anything else is a fault of ours: its traceback goes to a log file that the page names, never the page."""
+    if isinstance(exc, ValidationError):
+        st.error("; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
+                           for e in exc.errors()) + ".")
+        return
+    if isinstance(exc, (TrialGuardError, ValueError)):
+        st.error(str(exc).strip().splitlines()[0] if str(exc).strip() else "That input could not be used.")
+        return
+    log = settings().data_dir / "logs" / "app-errors.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {dt.datetime.now(dt.UTC).isoformat()}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        where = f"the details are in {log.resolve()}"
+    except OSError:
+        where = "the details could not be written to a log file"
+    st.error(f"Something went wrong inside TrialGuard, not in what you entered; {where}. Try again, and if it "
+             "happens again send that file to whoever runs TrialGuard.")

@@ -8,6 +8,7 @@ import streamlit as st
 from reasoning.models import OverallVerdict, Verdict
 from ui.audit import Action, AuditError, FlagKind, ItemKind, ItemState, ItemStatus
 from ui.views import common
+from reasoning.verdict_words import kind_name, words
 from ui.views.card import render_assessment
 
 STATUS_FILTERS = {
@@ -29,10 +30,24 @@ def item_label(state: ItemState) -> str:
     what = first.before or {}
     verdict = what.get("overall") or what.get("verdict") or "?"
     scope = f"criterion {what.get('label')}" if state.item_kind is ItemKind.FINDING else "assessment"
-    question = (first.snapshot or {}).get("question") or ""
-    return (
-        f"{state.item_id} · {first.protocol_id} v{first.protocol_version} · {scope} · {verdict} · {question[:60]}"
+    snapshot = first.snapshot or {}
+    # whose value, and which: a queue of bare ids and verdicts cannot be worked from
+    observations = snapshot.get("observations") or []
+    patient = next((o.get("patient_id") for o in observations if o.get("patient_id")), None)
+    values = ", ".join(
+        f"{o.get('analyte')} {o.get('value')}{' ' + o['unit'] if o.get('unit') else ''}" for o in observations[:2]
     )
+    question = snapshot.get("question") or ""
+    current = state.latest.after.get(verdict_key(state)) if state.latest.after else None
+    status = f"{verdict} → {current}" if current and current != verdict else verdict
+    parts = [state.item_id, f"patient {patient}" if patient else None, values or None,
+             f"{first.protocol_id} v{first.protocol_version}", scope, status, state.status.value.replace("_", " "),
+             question[:50] or None]
+    return " · ".join(p for p in parts if p)
+
+
+def verdict_key(state: ItemState) -> str:
+    return "verdict" if state.item_kind is ItemKind.FINDING else "overall"
 
 
 def history_table(state: ItemState) -> pd.DataFrame:
@@ -65,38 +80,40 @@ def decision_form(state: ItemState) -> None:
     verdicts = (
         [v.value for v in Verdict] if state.item_kind is ItemKind.FINDING else [v.value for v in OverallVerdict]
     )
-    current = _verdict(state.submitted.before)
+    current = _verdict(state.latest.after or state.submitted.before)
+    # outside the form, so choosing an action reruns the page and shows that action's fields alone
+    decision = st.radio("Decision", list(DECISIONS), horizontal=True, key="review_decision")
+    action = DECISIONS[decision]
+    new_verdict = reason = flag = None
+    finding_verdicts: dict[str, str] = {}
     with st.form(f"decide-{state.item_id}"):
-        decision = st.radio("Decision", list(DECISIONS), horizontal=True, key="review_decision")
-        new_verdict = st.selectbox(
-            "Reviewer's verdict (Override)",
-            [v for v in verdicts if v != current],
-            key="review_new_verdict",
-        )
-        reason = st.text_input("Reason (required for Override)", key="review_reason")
-        flag = st.selectbox(
-            "What is wrong (Flag)", list(FLAG_LABELS), format_func=FLAG_LABELS.get, key="review_flag"
-        )
-        finding_verdicts: dict[str, str] = {}
-        assessment = state.submitted.assessment
-        if state.item_kind is ItemKind.ASSESSMENT and assessment is not None and assessment.findings:
-            st.caption("Override: your verdict per criterion (a changed one becomes an eval regression case)")
-            for i, finding in enumerate(assessment.findings):
-                options = [v.value for v in Verdict]
-                finding_verdicts[finding.criterion_id] = st.selectbox(
-                    f"Criterion {finding.label} ({finding.criterion_kind.value})",
-                    options,
-                    index=options.index(finding.verdict.value),
-                    key=f"review_fv_{state.item_id}_{i}",
-                )
-        comment = st.text_area("Comment (required for Flag)", key="review_comment")
+        if action is Action.OVERRIDDEN:
+            new_verdict = st.selectbox(
+                "Reviewer's verdict", [v for v in verdicts if v != current], key="review_new_verdict",
+            )
+            reason = st.text_input("Reason (required)", key="review_reason")
+            assessment = state.submitted.assessment
+            if state.item_kind is ItemKind.ASSESSMENT and assessment is not None and assessment.findings:
+                st.caption("Your verdict per criterion (a changed one becomes an eval regression case)")
+                for i, finding in enumerate(assessment.findings):
+                    options = [v.value for v in Verdict]
+                    finding_verdicts[finding.criterion_id] = st.selectbox(
+                        f"Criterion {finding.label} ({kind_name(finding.criterion_kind)})",
+                        options,
+                        index=options.index(finding.verdict.value),
+                        format_func=lambda v, k=finding.criterion_kind: f"{words(Verdict(v), k)} ({v})",
+                        key=f"review_fv_{state.item_id}_{i}",
+                    )
+        elif action is Action.FLAGGED:
+            flag = st.selectbox("What is wrong", list(FLAG_LABELS), format_func=FLAG_LABELS.get, key="review_flag")
+        comment = st.text_area("Comment (required for a flag)" if action is Action.FLAGGED else "Comment (optional)",
+                               key="review_comment")
         submitted = st.form_submit_button("Record decision", type="primary")
     if not submitted:
         return
     if not name:
         st.error("Enter your name in the sidebar (Reviewer name) first: every decision is signed.")
         return
-    action = DECISIONS[decision]
     try:
         record = common.store().review(
             state.item_id,
@@ -135,6 +152,9 @@ def render() -> None:
     chosen = st.selectbox("Item", list(labels), key="review_item")
     state = labels[chosen]
     st.markdown(f"Status: **{state.status.value.replace('_', ' ')}**")
+    if state.latest.after and state.latest.after.get(verdict_key(state)):
+        st.info(f"Current verdict: {state.latest.after[verdict_key(state)]}, by {common.md(state.latest.actor)} "
+                f"({state.latest.action.value}); the card below is the assessment as submitted.")
     assessment = state.submitted.assessment
     if state.item_kind is ItemKind.FINDING:
         st.markdown(f"Reviewing **criterion {common.md(state.submitted.before.get('label'))}** of this assessment.")
