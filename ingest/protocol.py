@@ -13,14 +13,16 @@ from ingest.criteria import Item, split_items, split_paragraphs
 from ingest.lab_manual import read_lab_manual
 from ingest.lines import Line, split_lines
 from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
-from ingest.models import Criterion, CriterionKind, LabRule, Page, Protocol, Section
+from ingest.eligibility import ELIGIBILITY, choose_eligibility, split_restarts
+from ingest.models import Criterion, CriterionKind, EligibilitySet, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
 from ingest.readers import ExtractedDocument, read_document
 from ingest.rules import extract_rules
+from ingest.structure import document_map as document_map_of
 from ingest.sections import (
     CriteriaSection,
     Heading,
-    find_criteria_sections,
+    candidate_sections,
     find_headings,
     is_toc_line,
     numbered_heading,
@@ -55,7 +57,9 @@ def parse_protocol(
     if lab_manual is None:
         return protocol
     manual = read_lab_manual(Path(lab_manual))
-    return protocol.model_copy(update={"reference_ranges": manual.ranges, "problems": manual.problems})
+    return protocol.model_copy(
+        update={"reference_ranges": manual.ranges, "problems": [*protocol.problems, *manual.problems]}
+    )
 
 
 def protocol_from_document(
@@ -85,7 +89,10 @@ def protocol_from_document(
     version = version or document.version or find_version(head) or "1"
     effective_date = effective_date or document.effective_date or find_effective_date(head)
     sections = _sections(find_headings(lines), lines)
-    criteria_sections = find_criteria_sections(lines)
+    document_map = document_map_of(document.outline, lines)
+    choice = choose_eligibility(candidate_sections(lines, document_map), document_map, lines)
+    criteria_sections = choice.sections
+    pinned = {e.heading.index: e.source for e in document_map.located() if e.heading is not None}
     for found in criteria_sections:
         if all(s.char_start != found.heading.line.start for s in sections):
             end_line = found.lines[-1] if found.lines else found.heading.line
@@ -94,13 +101,20 @@ def protocol_from_document(
 
     criteria: list[Criterion] = []
     seen_ids: set[str] = set()
+    eligibility_sets: list[EligibilitySet] = []
     for found in criteria_sections:
         items = split_items(found.lines, found.first_body_offset)
         if not items:
             items = split_paragraphs(found.lines, found.first_body_offset)
-        for item in items:
-            criteria.append(_criterion(item, found, full_text, protocol_id, version, seen_ids))
+        groups = split_restarts(items, lines, found.kind) if found.kind in ELIGIBILITY else [(None, items)]
+        for restart_name, group in groups:
+            set_name = _set_name(found, restart_name)
+            made = [_criterion(item, found, full_text, protocol_id, version, seen_ids, set_name) for item in group]
+            criteria.extend(made)
+            if found.kind in ELIGIBILITY:
+                eligibility_sets.append(_set_summary(found, restart_name, made, set_name, pinned))
     criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
+    problems = _structure_problems(choice.problems, eligibility_sets)
     return Protocol(
         protocol_id=protocol_id,
         version=version,
@@ -111,7 +125,50 @@ def protocol_from_document(
         pages=pages,
         sections=sections,
         criteria=criteria,
+        eligibility_sets=eligibility_sets,
+        problems=problems,
     )
+
+
+def _set_name(found: CriteriaSection, restart_name: str | None) -> str:
+    """The set's name: the section's own set name, a restarted list's lead-in, else the kind (the plain set)."""
+    if found.kind not in ELIGIBILITY:
+        return found.kind.value
+    if restart_name and found.set_name:
+        return f"{found.set_name}: {restart_name}"
+    return restart_name or found.set_name or found.kind.value
+
+
+def _set_summary(
+    found: CriteriaSection, restart_name: str | None, made: list[Criterion], set_name: str, pinned: dict[int, str]
+) -> EligibilitySet:
+    top = [c for c in made if c.parent_label is None and c.kind == found.kind]
+    page_start = found.heading.line.page if restart_name is None or not made else made[0].page_start
+    page_end = max([c.page_end for c in made], default=found.heading.line.page)
+    return EligibilitySet(
+        name=set_name,
+        kind=found.kind,
+        count=len(top),
+        section_number=found.heading.number,
+        section_title=found.heading.title,
+        page_start=page_start,
+        page_end=max(page_end, page_start),
+        source="synopsis" if found.origin == "synopsis" else "body",
+        found_by=pinned.get(found.heading.line.index, "text"),  # type: ignore[arg-type]
+    )
+
+
+def _structure_problems(problems: list[str], sets: list[EligibilitySet]) -> list[str]:
+    """What ingestion could not establish, loudest first: no eligibility at all, then per-kind problems."""
+    out = list(problems)
+    if not any(s.count for s in sets):
+        out.insert(0, "NO ELIGIBILITY CRITERIA FOUND: no inclusion or exclusion criteria were recognised; the "
+                      "protocol cannot be screened until its criteria are located")
+    for found in sets:
+        if found.count == 0:
+            out.append(f"{found.kind.value} set '{found.name}' ({found.section_title}, p. {found.page_start}) holds "
+                       "no criteria")
+    return out
 
 
 def _sections(headings: list[Heading], lines: list[Line]) -> list[Section]:
@@ -149,6 +206,7 @@ def _criterion(
     protocol_id: str,
     version: str,
     seen_ids: set[str],
+    criteria_set: str = "",
 ) -> Criterion:
     text = full_text[item.start : item.end]
     stripped = text.rstrip()
@@ -168,6 +226,7 @@ def _criterion(
         protocol_id=protocol_id,
         version=version,
         kind=kind,
+        criteria_set=criteria_set if kind == found.kind else "",
         label=item.label,
         parent_label=item.parent.label if item.parent else None,
         section_number=found.heading.number,

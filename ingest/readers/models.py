@@ -15,6 +15,16 @@ class ExtractedPage(BaseModel):
     text: str = Field(description="raw extracted text (not yet normalized)")
 
 
+class OutlineEntry(BaseModel):
+    """One PDF bookmark: its title, nesting level (0 = top) and the 1-based page it points to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    level: int = Field(ge=0)
+    page: int = Field(ge=1)
+
+
 class ExtractedDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -26,3 +36,5 @@ class ExtractedDocument(BaseModel):
     version: str | None = None
     title: str | None = None
     effective_date: dt.date | None = None
+    # The document's own table of structure where the format carries one (PDF bookmarks), in document order.
+    outline: list[OutlineEntry] = Field(default_factory=list)

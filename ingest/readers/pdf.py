@@ -11,7 +11,7 @@ from pathlib import Path
 
 from labs.errors import DocumentError
 
-from ingest.readers.models import ExtractedDocument, ExtractedPage
+from ingest.readers.models import ExtractedDocument, ExtractedPage, OutlineEntry
 
 # pypdf logs every odd font or broken xref as a warning; a protocol is read fine regardless.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -57,6 +57,35 @@ def _workers() -> int:
     return max(1, min(MAX_WORKERS, available))
 
 
+def read_outline(reader) -> list[OutlineEntry]:
+    """The PDF's bookmarks with their pages (pypdf `reader.outline`), in reading order.
+
+    Relies on bookmarks whose destinations resolve to a page; one that does not (a named destination pypdf
+    cannot follow, a broken reference) is left out, and an unreadable outline gives none: the outline is a
+    hint to the structure, never required.
+    """
+    entries: list[OutlineEntry] = []
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)
+                title = " ".join(str(item.title).split())
+            except Exception:  # pypdf raises several types for broken destinations
+                continue
+            if page is not None and page >= 0 and title:
+                entries.append(OutlineEntry(title=title, level=level, page=page + 1))
+
+    try:
+        walk(reader.outline, 0)
+    except Exception:  # a malformed outline tree: read the document without it
+        return []
+    return entries
+
+
 def read_pdf(path: Path) -> ExtractedDocument:
     import pypdf
     from pypdf.errors import PdfReadError, PyPdfError
@@ -83,4 +112,4 @@ def read_pdf(path: Path) -> ExtractedDocument:
         raise DocumentError(
             path, f"the PDF has no text layer on any of its {len(pages)} page(s) (scanned image?); OCR it first"
         )
-    return ExtractedDocument(path=str(path), kind="pdf", pages=pages)
+    return ExtractedDocument(path=str(path), kind="pdf", pages=pages, outline=read_outline(reader))
