@@ -199,7 +199,7 @@ def choose_eligibility(
         choice.ignored += [f"{kind.value} synopsis restatement {_where(c)} not used" for c in restated
                            if all(p.heading.line.index != c.heading.line.index for p in picked)]
         choice.ignored += [f"{kind.value} text in amendments {_where(c)} not used" for c in old]
-        chosen += _name_sets(picked)
+        chosen += picked
     choice.sections = sorted(chosen + rule_sections, key=lambda s: s.first_body_offset)
     return choice
 
@@ -213,22 +213,16 @@ def _drop_empty_parents(body: list[CriteriaSection]) -> list[CriteriaSection]:
         has_text = any(line.text.strip() for line in section.lines if line is not section.heading.line)
         if k + 1 < len(ordered) and not _has_items(section) and not has_text:
             continue
+        number, later = section.heading.number, ordered[k + 1] if k + 1 < len(ordered) else None
+        if (
+            number and later is not None and (later.heading.number or "").startswith(number + ".")
+            and not _has_items(section)
+        ):
+            continue  # "5.5 Exclusion Criteria for ..." with only a lead-in, then 5.5.1, 5.5.2 hold the lists
         if not _has_items(section) and not has_text and section.heading.body_start >= section.heading.line.end:
             continue
         kept.append(section)
     return kept
-
-
-def _name_sets(sections: list[CriteriaSection]) -> list[CriteriaSection]:
-    """One set keeps the kind's plain name; several are named by their headings (the page added if two agree)."""
-    if len(sections) < 2:
-        return sections
-    titles = [s.heading.title.rstrip(":").strip() for s in sections]
-    named = []
-    for section, title in zip(sections, titles, strict=True):
-        name = title if titles.count(title) == 1 else f"{title} (p. {section.heading.line.page})"
-        named.append(replace(section, set_name=name))
-    return named
 
 
 def split_restarts(items: list, lines: list[Line], kind: CriterionKind) -> list[tuple[str | None, list]]:
@@ -273,3 +267,61 @@ def _lead_in(index: int, lines: list[Line], in_items: set[int]) -> str | None:
             return None  # the section heading itself: the list has no lead-in of its own
         return text.rstrip(":").strip()[:120] or None
     return None
+
+
+@dataclass
+class SetPart:
+    """One run of items of one section that belongs to a set."""
+
+    section: CriteriaSection
+    items: list
+    lead_in: str | None = None  # the line introducing a restarted run ("Infants must meet ...")
+
+
+@dataclass
+class CriteriaSet:
+    kind: CriterionKind
+    parts: list[SetPart]
+    name: str = ""
+
+    @property
+    def labels(self) -> set[str]:
+        return {item.label for part in self.parts for item in part.items if item.parent is None}
+
+
+def group_sets(sections: list[tuple[CriteriaSection, list]], lines: list[Line], pinned: set[int]) -> list[CriteriaSet]:
+    """Eligibility sections (with their items, in document order) as named sets.
+
+    A restarted list is its own set (`split_restarts`). An unnumbered sub-heading that the document's map does not
+    list ("Exclusion criteria related to the study drug:") and whose labels do not repeat the list before it
+    continues that list: same set, as its labels are unique within it. A set is named by its heading, or by its
+    lead-in for a restarted run, where a kind has several; otherwise by the kind ("inclusion").
+    """
+    sets: list[CriteriaSet] = []
+    for section, items in sections:
+        runs = split_restarts(items, lines, section.kind)
+        for lead_in, run in runs:
+            part = SetPart(section, run, lead_in if len(runs) > 1 else None)
+            previous = sets[-1] if sets else None
+            if (
+                previous is not None and previous.kind == section.kind and len(runs) == 1
+                and previous.parts[-1].section is not section and section.heading.number is None
+                and section.heading.line.index not in pinned
+                and not previous.labels & {item.label for item in run if item.parent is None}
+            ):
+                previous.parts.append(part)
+                continue
+            sets.append(CriteriaSet(section.kind, [part]))
+    for kind in ELIGIBILITY:
+        of_kind = [s for s in sets if s.kind == kind]
+        if len(of_kind) == 1:
+            of_kind[0].name = kind.value
+            continue
+        bases = []
+        for found in of_kind:
+            first = found.parts[0]
+            bases.append(first.lead_in or first.section.heading.title.rstrip(":").strip())
+        for found, base in zip(of_kind, bases, strict=True):
+            page = found.parts[0].items[0].lines[0].page if found.parts[0].items else found.parts[0].section.heading.line.page
+            found.name = base if bases.count(base) == 1 else f"{base} (p. {page})"
+    return sets

@@ -13,7 +13,7 @@ from ingest.criteria import Item, split_items, split_paragraphs
 from ingest.lab_manual import read_lab_manual
 from ingest.lines import Line, split_lines
 from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
-from ingest.eligibility import ELIGIBILITY, choose_eligibility, split_restarts
+from ingest.eligibility import ELIGIBILITY, CriteriaSet, choose_eligibility, group_sets
 from ingest.models import Criterion, CriterionKind, EligibilitySet, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
 from ingest.readers import ExtractedDocument, read_document
@@ -101,18 +101,25 @@ def protocol_from_document(
 
     criteria: list[Criterion] = []
     seen_ids: set[str] = set()
-    eligibility_sets: list[EligibilitySet] = []
+    eligibility: list[tuple[CriteriaSection, list[Item]]] = []
     for found in criteria_sections:
         items = split_items(found.lines, found.first_body_offset)
         if not items:
             items = split_paragraphs(found.lines, found.first_body_offset)
-        groups = split_restarts(items, lines, found.kind) if found.kind in ELIGIBILITY else [(None, items)]
-        for restart_name, group in groups:
-            set_name = _set_name(found, restart_name)
-            made = [_criterion(item, found, full_text, protocol_id, version, seen_ids, set_name) for item in group]
-            criteria.extend(made)
-            if found.kind in ELIGIBILITY:
-                eligibility_sets.append(_set_summary(found, restart_name, made, set_name, pinned))
+        if found.kind in ELIGIBILITY:
+            eligibility.append((found, items))
+            continue
+        criteria.extend(_criterion(item, found, full_text, protocol_id, version, seen_ids) for item in items)
+    eligibility_sets: list[EligibilitySet] = []
+    for criteria_set in group_sets(eligibility, lines, set(pinned)):
+        made = [
+            _criterion(item, part.section, full_text, protocol_id, version, seen_ids, criteria_set.name)
+            for part in criteria_set.parts
+            for item in part.items
+        ]
+        criteria.extend(made)
+        eligibility_sets.append(_set_summary(criteria_set, made, pinned))
+    criteria.sort(key=lambda c: c.char_start)
     criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
     problems = _structure_problems(choice.problems, eligibility_sets)
     return Protocol(
@@ -130,31 +137,23 @@ def protocol_from_document(
     )
 
 
-def _set_name(found: CriteriaSection, restart_name: str | None) -> str:
-    """The set's name: the section's own set name, a restarted list's lead-in, else the kind (the plain set)."""
-    if found.kind not in ELIGIBILITY:
-        return found.kind.value
-    if restart_name and found.set_name:
-        return f"{found.set_name}: {restart_name}"
-    return restart_name or found.set_name or found.kind.value
-
-
-def _set_summary(
-    found: CriteriaSection, restart_name: str | None, made: list[Criterion], set_name: str, pinned: dict[int, str]
-) -> EligibilitySet:
-    top = [c for c in made if c.parent_label is None and c.kind == found.kind]
-    page_start = found.heading.line.page if restart_name is None or not made else made[0].page_start
-    page_end = max([c.page_end for c in made], default=found.heading.line.page)
+def _set_summary(criteria_set: CriteriaSet, made: list[Criterion], pinned: dict[int, str]) -> EligibilitySet:
+    first = criteria_set.parts[0]
+    section = first.section
+    top = [c for c in made if c.parent_label is None and c.kind == criteria_set.kind]
+    # A set that is a section starts at its heading; a restarted run within a section starts at its first item.
+    page_start = made[0].page_start if first.lead_in and made else section.heading.line.page
+    page_end = max([c.page_end for c in made], default=page_start)
     return EligibilitySet(
-        name=set_name,
-        kind=found.kind,
+        name=criteria_set.name,
+        kind=criteria_set.kind,
         count=len(top),
-        section_number=found.heading.number,
-        section_title=found.heading.title,
+        section_number=section.heading.number,
+        section_title=section.heading.title,
         page_start=page_start,
         page_end=max(page_end, page_start),
-        source="synopsis" if found.origin == "synopsis" else "body",
-        found_by=pinned.get(found.heading.line.index, "text"),  # type: ignore[arg-type]
+        source="synopsis" if section.origin == "synopsis" else "body",
+        found_by=pinned.get(section.heading.line.index, "text"),  # type: ignore[arg-type]
     )
 
 

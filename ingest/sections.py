@@ -32,6 +32,9 @@ _KIND_IN_TITLE: list[tuple[CriterionKind, re.Pattern[str]]] = [
     (CriterionKind.EXCLUSION, re.compile(r"\bexclusion\s+criteri", re.IGNORECASE)),
 ]
 _TERMINAL = (".", ",", ";", ":")
+# "Inclusion/exclusion criteria", "Inclusion and Exclusion Criteria": a parent of both lists, not one list.
+_BOTH_KINDS = re.compile(r"inclusion\s*(?:/|and|&|or)\s*exclusion|exclusion\s*(?:/|and|&|or)\s*inclusion", re.I)
+_CAPTION = re.compile(r"^(?:Table|Figure|Listing|Exhibit)\s+[A-Z]?\d", re.IGNORECASE)
 
 _CRITERIA_HEADINGS: list[tuple[CriterionKind, re.Pattern[str]]] = [
     (
@@ -176,7 +179,7 @@ def _qualified_heading(line: Line, number: str, title: str) -> tuple[CriterionKi
     kinds ("5.1 Inclusion/exclusion criteria") is a parent whose sub-headings hold the lists.
     """
     found = [(kind, m) for kind, pattern in _KIND_IN_TITLE if (m := pattern.search(title))]
-    if len(found) != 1:
+    if len(found) != 1 or _BOTH_KINDS.search(title):
         return None
     kind, where = found[0]
     words = title.split()
@@ -224,8 +227,10 @@ def map_kind(title: str) -> CriterionKind | None:
     """The one kind of eligibility criteria a map entry's title names ("Exclusion Criteria for De Novo ..."),
     within its first three words; None for a title naming both or neither."""
     found = [(kind, m) for kind, pattern in _KIND_IN_TITLE if (m := pattern.search(title))]
-    if len(found) != 1 or len(title[: found[0][1].start()].split()) > 2:
+    if len(found) != 1 or len(title[: found[0][1].start()].split()) > 2 or _BOTH_KINDS.search(title):
         return None
+    if _CAPTION.match(title):
+        return None  # "Table 3.4.2-1 Inclusion Criteria": a bookmark to a table inside the section, not a section
     return found[0][0]
 
 
