@@ -51,6 +51,13 @@ def _split_number(title: str) -> tuple[str | None, str]:
     return (match["number"], title[match.end() :]) if match else (None, title)
 
 
+def _heading_like(title: str) -> bool:
+    """Bookmarks of tagged PDFs may mark every paragraph ("Clinically uncontrolled active infections."); a heading
+    is short and does not end a sentence, so only such entries are pinned to the text."""
+    text = title.strip()
+    return bool(text) and len(text.split()) <= 15 and not text.endswith((".", ";", ","))
+
+
 def _matches(line: Line, key: str) -> bool:
     line_key = title_key(line.text)
     if not line_key or len(line.text.strip()) > 200:
@@ -85,7 +92,7 @@ def document_map(outline: list[OutlineEntry], lines: list[Line]) -> DocumentMap:
         for item in outline:
             number, title = _split_number(item.title)
             key = title_key(title)
-            heading = _locate(key, item.page, by_page, skip) if key else None
+            heading = _locate(key, item.page, by_page, skip) if key and _heading_like(title) else None
             entries.append(MapEntry(number, title, item.level, item.page, "outline", heading))
         if any(e.heading is not None for e in entries):
             return DocumentMap(entries, skip)
@@ -96,7 +103,7 @@ def document_map(outline: list[OutlineEntry], lines: list[Line]) -> DocumentMap:
         for item in toc:
             key = title_key(item.title)
             page = item.printed_page + offset
-            heading = _locate(key, page, by_page, skip) if key else None
+            heading = _locate(key, page, by_page, skip) if key and _heading_like(item.title) else None
             level = item.number.count(".") if item.number else 0
             entries.append(MapEntry(item.number, item.title, level, page, "toc", heading))
     return DocumentMap(entries, skip)
