@@ -257,8 +257,8 @@ def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[Cri
             found = (kind, Heading(line=line, number=entry.number, title=entry.title, body_start=line.end))
         if (
             found is None and entry is not None and line.page not in document_map.toc_pages
-            and numbered_heading(line) is None
-        ):
+            and numbered_heading(line) is None and not _CAPTION.match(entry.title)
+        ):  # a bookmarked table or figure sits inside its section and does not end it
             starts.append((None, Heading(line=line, number=entry.number, title=entry.title, body_start=line.end)))
             continue
         if found:
