@@ -175,7 +175,10 @@ def choose_eligibility(
                 restated.append(c)
             else:
                 plain.append(c)
+        unread = [c for c in body if c.heading.line.index in pinned]
         body = _drop_empty_parents(body)
+        unread = [c for c in unread if c not in body and not any(b.heading.line.index > c.heading.line.index
+                                                                  for b in body)]
         if body:
             picked = body
         else:
@@ -186,22 +189,38 @@ def choose_eligibility(
             if not picked and restated:
                 synopsis_pick = ([c for c in restated if _has_items(c)] or restated)[:1]
                 picked = [replace(c, origin="synopsis") for c in synopsis_pick]
+                body_state = (
+                    f"the body section {_where(unread[0])} was found but no criteria could be read from it"
+                    if unread else "the body section was not found"
+                )
                 choice.problems.append(
-                    f"{kind.value} criteria found only in the synopsis, {_where(picked[0])}: used, but the body "
-                    "section was not found; check them against the protocol body"
+                    f"{kind.value} criteria found only in the synopsis, {_where(picked[0])}: used, but {body_state}; "
+                    "check them against the protocol body"
                 )
         if not picked and old:
             choice.problems.append(
                 f"{kind.value} criteria found only in amendment text ({_where(old[0])}): old text, not used"
             )
         if not picked:
-            choice.problems.append(f"no {kind.value} criteria found")
+            choice.problems.append(f"no {kind.value} criteria found" + _map_says(kind, document_map, lines))
         choice.ignored += [f"{kind.value} synopsis restatement {_where(c)} not used" for c in restated
                            if all(p.heading.line.index != c.heading.line.index for p in picked)]
         choice.ignored += [f"{kind.value} text in amendments {_where(c)} not used" for c in old]
         chosen += picked
     choice.sections = sorted(chosen + rule_sections, key=lambda s: s.first_body_offset)
     return choice
+
+
+def _map_says(kind: CriterionKind, document_map: DocumentMap, lines: list[Line]) -> str:
+    """Why the section the document's own map names was not read: a page without text, or no such heading."""
+    entry = next((e for e in document_map.entries if map_kind(e.title) == kind), None)
+    if entry is None:
+        return ""
+    what = "bookmarks" if entry.source == "outline" else "table of contents"
+    if not any(line.text.strip() for line in lines if line.page == entry.page):
+        return (f": the {what} place '{entry.title}' on p. {entry.page}, which has no text layer (a scanned "
+                "page?); OCR it or check the criteria by hand")
+    return f": the {what} place '{entry.title}' on p. {entry.page}, but no such heading was found there"
 
 
 def _drop_empty_parents(body: list[CriteriaSection]) -> list[CriteriaSection]:

@@ -216,3 +216,18 @@ def test_a_restarted_list_under_a_new_lead_in_is_its_own_set(tmp_path):
 def test_a_heading_number_printed_after_its_title(text, expected):
     heading = numbered_heading(Line(0, 0, len(text), text, 1))
     assert (None if heading is None else (heading.number, heading.title)) == expected
+
+
+def test_a_section_on_a_page_without_text_is_named_with_its_page(tmp_path):
+    path = _write_text(tmp_path / "scanned.txt", [
+        ["Protocol RB-7", "A Study of Rubicor in Adults"],
+        ["CONTENTS", "4.1 Inclusion Criteria ............ 3", "4.2 Exclusion Criteria ............ 4",
+         "5. Treatment ............ 4"],
+        [""],  # the inclusion page: a scan without a text layer
+        ["4.2 Exclusion Criteria", "1. Prior exposure to rubicor.", "5. Treatment", "Rubicor is taken daily."],
+    ])
+    protocol = parse_protocol(path)
+    (problem,) = [p for p in protocol.problems if p.startswith("no inclusion criteria found")]
+    assert "p. 3" in problem and "no text layer" in problem
+    assert [(s.kind, s.count, s.page_start, s.found_by) for s in protocol.eligibility_sets] == [
+        (CriterionKind.EXCLUSION, 1, 4, "toc")]
