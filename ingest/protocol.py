@@ -12,7 +12,7 @@ from labs.errors import DocumentError
 from ingest.criteria import Item, split_items, split_paragraphs
 from ingest.lab_manual import read_lab_manual
 from ingest.lines import Line, split_lines
-from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
+from ingest.metadata import current_version, find_protocol_id, find_title
 from ingest.eligibility import ELIGIBILITY, CriteriaSet, choose_eligibility, group_sets
 from ingest.models import Criterion, CriterionKind, EligibilitySet, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
@@ -86,8 +86,9 @@ def protocol_from_document(
     head = "\n".join([text for text in unstripped if text.strip()][:5])
 
     protocol_id = protocol_id or document.protocol_id or find_protocol_id(path.name, full_text)
-    version = version or document.version or find_version(head) or "1"
-    effective_date = effective_date or document.effective_date or find_effective_date(head)
+    printed_version, printed_date = current_version(unstripped, head)
+    version = version or document.version or printed_version or "1"
+    effective_date = effective_date or document.effective_date or printed_date
     sections = _sections(find_headings(lines), lines)
     document_map = document_map_of(document.outline, lines)
     choice = choose_eligibility(candidate_sections(lines, document_map), document_map, lines)
