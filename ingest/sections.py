@@ -5,6 +5,11 @@ A protocol states its criteria under headings such as "3.1 Inclusion criteria", 
 "• Inclusion Criteria: Patients who ...". The table of contents repeats those headings with dot leaders and page
 numbers; those lines are never headings. Discontinuation / stopping rules and dose-modification sections are
 found by their numbered headings.
+
+`candidate_sections` lists every section that could hold criteria; headings the document's own map pins
+(`ingest.structure`: bookmarks or table of contents) are section starts too, and a pinned heading naming one kind
+of criteria is a candidate even where no pattern here matches it. `ingest.eligibility` then chooses the body
+sections among synopsis and amendment restatements and names the sets.
 """
 
 from __future__ import annotations
