@@ -37,12 +37,17 @@ _AMENDMENT_TITLE = re.compile(
     r"|history\s+of\s+(?:changes|amendments)|changes\s+to\s+the\s+protocol",
     re.IGNORECASE,
 )
-# Markers of amendment text quoted before and after a change.
+# Labels that open quoted amendment text, at the start of a line ("Old text:", "Revised wording", "Was:"), and a
+# summary-of-changes heading. Prose that merely mentions "the new text" does not count.
 _CHANGE_MARKER = re.compile(
-    r"\b(?:old|original|previous|prior|current|amended|revised|new|updated|deleted|added)\s+(?:text|wording)\b"
-    r"|\bsummary\s+of\s+changes\b|\bchanged\s+(?:from|to)\s*:|\b(?:was|now\s+reads)\s*:",
+    r"^\s*(?:(?:old|original|previous|prior|current|amended|revised|new|updated|deleted|added)\s+(?:text|wording)"
+    r"\b\s*:?\s*$|(?:old|original|previous|prior|amended|revised|new|updated|deleted|added)\s+(?:text|wording)\s*:"
+    r"|(?:was|now\s+reads|changed\s+(?:from|to))\s*:|summary\s+of\s+(?:the\s+)?changes\b)",
     re.IGNORECASE,
 )
+# A synopsis heading line: at most three words before "synopsis" ("1. SYNOPSIS", "Clinical Trial Protocol Synopsis")
+# or "Protocol Summary", capitalised, not a sentence.
+_SYNOPSIS_LINE = re.compile(r"^(?:[A-Za-z-]+\s+){0,3}synopsis\b|^(?:protocol|study|trial)\s+summary\b", re.I)
 _CHANGE_WINDOW = 25  # lines before a heading where a change marker makes it amendment text
 _SYNOPSIS_MAX_PAGES = 25  # a synopsis heading without a following chapter heading covers at most this much
 
@@ -102,7 +107,7 @@ def _text_synopsis_regions(lines: list[Line], skip_pages: set[int]) -> list[tupl
         if line.page in skip_pages or not text or len(text.split()) > 6:
             continue
         plain = re.sub(r"^\d{1,2}\.?\s+", "", text)
-        if not _SYNOPSIS_TITLE.search(plain):
+        if not _SYNOPSIS_LINE.match(plain) or not plain[0].isupper() or plain.endswith((".", ";", ",")):
             continue
         end = len(lines)
         for later in lines[line.index + 1 :]:

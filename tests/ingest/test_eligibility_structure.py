@@ -231,3 +231,16 @@ def test_a_section_on_a_page_without_text_is_named_with_its_page(tmp_path):
     assert "p. 3" in problem and "no text layer" in problem
     assert [(s.kind, s.count, s.page_start, s.found_by) for s in protocol.eligibility_sets] == [
         (CriterionKind.EXCLUSION, 1, 4, "toc")]
+
+
+def test_prose_that_mentions_changes_or_the_synopsis_does_not_demote_the_body(tmp_path):
+    path = _write_text(tmp_path / "prose.txt", [[
+        "4. STUDY POPULATION",
+        "The ethics committee approved the new text of the consent form; the Synopsis gives an overview.",
+        "4.1 Inclusion Criteria", "1. Aged 40 to 75 years.", "2. Resting heart rate above 50 beats per minute.",
+        "4.2 Exclusion Criteria", "1. Atrial fibrillation.",
+    ]])
+    protocol = parse_protocol(path)
+    assert [(s.kind, s.count, s.source) for s in protocol.eligibility_sets] == [
+        (CriterionKind.INCLUSION, 2, "body"), (CriterionKind.EXCLUSION, 1, "body")]
+    assert protocol.problems == []
