@@ -5,6 +5,7 @@ Criteria" in a table at the front), and old text in amendment appendices or summ
 hold several sets of one kind (per part or cohort, enrolment versus randomisation). This module decides which
 candidate sections (`sections.candidate_sections`) are the current eligibility sets, by evidence in this order:
 
+0. Amendment text first: a candidate inside an amendment region (below) is old text even where bookmarked.
 1. The document's own map (`structure.document_map`: PDF bookmarks, else the table of contents). A candidate
    whose heading the map pins, or that lies inside a mapped eligibility section ("5.1 Inclusion/exclusion
    criteria" with unnumbered sub-headings), is body text. Relies on synopses and amendment restatements not
@@ -170,10 +171,10 @@ def choose_eligibility(
         old: list[CriteriaSection] = []
         for c in of_kind:
             index = c.heading.line.index
-            if index in pinned:
+            if _inside(index, amendments) or _changed_text(c, lines):
+                old.append(c)  # even where bookmarked: an amendment appendix may bookmark its quoted sections
+            elif index in pinned:
                 body.append(c)
-            elif _inside(index, amendments) or _changed_text(c, lines):
-                old.append(c)
             elif _inside(index, spans) and not _inside(index, synopsis):
                 body.append(c)
             elif _inside(index, synopsis):

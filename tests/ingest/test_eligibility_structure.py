@@ -74,7 +74,9 @@ PAGES = [COVER, TOC, SYNOPSIS, BACKGROUND, COHORT_A, COHORT_B, APPENDIX]
 OUTLINE = [("1. PROTOCOL SYNOPSIS", 0, 3), ("2. BACKGROUND", 0, 4), ("5. SELECTION OF PARTICIPANTS", 0, 5),
            ("5.1 Inclusion Criteria for Cohort A", 1, 5), ("5.2 Exclusion Criteria for Cohort A", 1, 5),
            ("5.3 Inclusion Criteria for Cohort B", 1, 6), ("5.4 Exclusion Criteria for Cohort B", 1, 6),
-           ("6. TREATMENT PLAN", 0, 6), ("APPENDIX 1 SUMMARY OF CHANGES", 0, 7)]
+           ("6. TREATMENT PLAN", 0, 6), ("APPENDIX 1 SUMMARY OF CHANGES", 0, 7),
+           # the appendix bookmarks the old section it quotes: still old text
+           ("Inclusion Criteria", 1, 7)]
 
 # (kind, set name must mention, first PDF page, labels)
 EXPECTED_SETS = [
