@@ -9,14 +9,15 @@ a protocol without criteria, old text only, and a list whose numbering restarts 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from ingest.lines import Line
 from ingest.models import CriterionKind
 from ingest.protocol import parse_protocol
 from ingest.sections import numbered_heading
-from ingest.lines import Line
 
 COVER = ["Clinical Study Protocol QX-204", "An Open-Label Phase 2 Study of Quintarib in Two Cohorts",
          "Protocol Version 3.0, 14 March 2025"]
@@ -96,7 +97,7 @@ def _write_pdf(path: Path, pages: list[list[str]], outline: list[tuple[str, int,
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(__import__("datetime").datetime(2025, 3, 14, tzinfo=__import__("datetime").timezone.utc))
+    pdf.set_creation_date(dt.datetime(2025, 3, 14, tzinfo=dt.timezone.utc))
     bookmarks = {}
     for title, level, page in outline or []:
         bookmarks.setdefault(page, []).append((title, level))
