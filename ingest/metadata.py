@@ -128,3 +128,79 @@ def find_title(head: str) -> str | None:
         if len(line) >= 20 and not _NCT.fullmatch(line):
             return line[:300]
     return None
+
+
+# --- The version in force: the running header, else the last entry of the cover's version history ---------------
+
+_PAGE_NUMBER = re.compile(r"\bpage\s+\d+(?:\s+of\s+\d+)?\b", re.IGNORECASE)
+_EDGE = 5  # lines at a page's top and bottom where running headers and footers stand
+_HISTORY_ENTRY = re.compile(
+    r"(?:^|:\s*)(?P<label>Original(?:\s+Protocol)?|Amendment\s+(?:No\.?\s*)?\d{1,2}|Version\s+\d{1,2}(?:\.\d{1,2})?)"
+    r"\s*[:,–-]?\s*(?P<date>[^\n]{6,30})$",
+    re.IGNORECASE,
+)
+
+
+def running_lines(pages: list[str]) -> list[str]:
+    """Lines repeated at the top or bottom of at least a fifth of the pages (and 3), page numbers masked.
+
+    Relies on a protocol printing its version and date in a running header or footer, the same on every page;
+    "Page 2" / "Page 3 of 80" are masked so the header still recurs.
+    """
+    if len(pages) < 3:
+        return []
+    counts: dict[str, int] = {}
+    for page in pages:
+        lines = [line.strip() for line in page.split("\n") if line.strip()]
+        for key in {_PAGE_NUMBER.sub("page #", line) for line in lines[:_EDGE] + lines[-_EDGE:]}:
+            counts[key] = counts.get(key, 0) + 1
+    threshold = max(3, len(pages) // 5)
+    return [key for key, n in counts.items() if n >= threshold]
+
+
+def _version_label(text: str) -> str | None:
+    """The version a text states; an "Amendment N" keeps its word, so it is not mistaken for "Version N"."""
+    for match in _VERSION.finditer(text):
+        line_before = text[: match.start()].rsplit("\n", 1)[-1]
+        if _CITED_STANDARD.search(line_before):
+            continue
+        value = match["v"].strip("()")
+        return f"Amendment {value}" if match.group().lower().startswith("amendment") else value
+    return None
+
+
+def version_history(head: str) -> list[tuple[str, dt.date]]:
+    """The cover's list of versions with dates ("Original: 22 January 2010", "Amendment 2: 28 October 2013"),
+    in the order printed; entries whose date cannot be read unambiguously are left out."""
+    entries: list[tuple[str, dt.date]] = []
+    for line in head.split("\n"):
+        match = _HISTORY_ENTRY.search(line.strip())
+        if match:
+            date = _to_date(match["date"])
+            if date:
+                entries.append((" ".join(match["label"].split()), date))
+    return entries
+
+
+def current_version(pages: list[str], head: str) -> tuple[str | None, dt.date | None]:
+    """(version, date) of the document itself, read where it prints them for every page, else from its history.
+
+    The running header states the version of this very document; a cover may list every earlier amendment too,
+    and then the latest dated entry is the one in force. Only one date in the running lines counts (several
+    would be a guess). Returns (None, None) where neither says anything.
+    """
+    header = "\n".join(running_lines(pages))
+    version = _version_label(header)
+    dates = {d for line in header.split("\n") if (d := _to_date(line))}
+    date = dates.pop() if len(dates) == 1 else None
+    labelled = find_effective_date(head)
+    history = version_history(head)
+    if len(history) >= 2:
+        label, latest = max(history, key=lambda entry: entry[1])
+        if version is None and not label.lower().startswith("original"):
+            version = _version_label(label)
+        # A labelled date that is an earlier entry of the history ("Version/Date: Original: 22 January 2010") was
+        # read from the history itself: the latest entry is in force. Any other labelled date stands.
+        if labelled is None or (labelled in {d for _, d in history} and labelled != latest):
+            labelled = latest
+    return version or find_version(head), date or labelled

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labs.observation import Sex
 from labs.reference_range import ReferenceRange
@@ -108,6 +108,11 @@ class Criterion(BaseModel):
     protocol_id: str
     version: str
     kind: CriterionKind
+    criteria_set: str = Field(
+        default="",
+        description="the eligibility set it belongs to (a part, cohort or step); the kind's name where the "
+        "protocol has one set of that kind. Labels are unique within a set.",
+    )
     label: str
     parent_label: str | None = None
     section_number: str | None = None
@@ -120,9 +125,35 @@ class Criterion(BaseModel):
     rules: list[LabRule] = Field(default_factory=list)
     refers_to: list[str] = Field(default_factory=list, description="tables/definitions it points to")
 
+    @model_validator(mode="after")
+    def _plain_set(self) -> Criterion:
+        if not self.criteria_set:
+            self.criteria_set = self.kind.value  # records written before sets existed read as the plain set
+        return self
+
     @property
     def analytes(self) -> list[str]:
         return sorted({rule.analyte for rule in self.rules})
+
+
+class EligibilitySet(BaseModel):
+    """What ingestion found for one set of criteria: where it stands and how many top-level criteria it holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: CriterionKind
+    count: int = Field(description="top-level criteria")
+    section_number: str | None = None
+    section_title: str
+    page_start: int
+    page_end: int
+    source: Literal["body", "synopsis"] = Field(
+        default="body", description="'synopsis': no body section was found, the synopsis restatement is used"
+    )
+    found_by: Literal["outline", "toc", "text"] = Field(
+        default="text", description="what located the section: PDF bookmarks, the table of contents, or headings"
+    )
 
 
 class Protocol(BaseModel):
@@ -137,6 +168,7 @@ class Protocol(BaseModel):
     pages: list[Page]
     sections: list[Section] = Field(default_factory=list)
     criteria: list[Criterion] = Field(default_factory=list)
+    eligibility_sets: list[EligibilitySet] = Field(default_factory=list)
     reference_ranges: list[ReferenceRange] = Field(default_factory=list)
     problems: list[str] = Field(
         default_factory=list, description="what was read but not used, e.g. lab-manual rows that make no sense"

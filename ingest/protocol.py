@@ -12,15 +12,17 @@ from labs.errors import DocumentError
 from ingest.criteria import Item, split_items, split_paragraphs
 from ingest.lab_manual import read_lab_manual
 from ingest.lines import Line, split_lines
-from ingest.metadata import find_effective_date, find_protocol_id, find_title, find_version
-from ingest.models import Criterion, CriterionKind, LabRule, Page, Protocol, Section
+from ingest.metadata import current_version, find_protocol_id, find_title
+from ingest.eligibility import ELIGIBILITY, CriteriaSet, choose_eligibility, group_sets
+from ingest.models import Criterion, CriterionKind, EligibilitySet, LabRule, Page, Protocol, Section
 from ingest.normalize import normalize_text, strip_running_lines
 from ingest.readers import ExtractedDocument, read_document
 from ingest.rules import extract_rules
+from ingest.structure import document_map as document_map_of
 from ingest.sections import (
     CriteriaSection,
     Heading,
-    find_criteria_sections,
+    candidate_sections,
     find_headings,
     is_toc_line,
     numbered_heading,
@@ -76,7 +78,7 @@ def protocol_from_document(
     offset = 0
     for raw, text in zip(document.pages, normalized, strict=True):
         text = text + "\n"  # every page ends its last line, so pages never fuse two lines
-        pages.append(Page(number=raw.number, text=text, char_start=offset))
+        pages.append(Page(number=raw.number, text=text, char_start=offset, source=raw.source))
         offset += len(text)
     full_text = "".join(page.text for page in pages)
     lines = split_lines(full_text, [p.char_start for p in pages], [p.number for p in pages])
@@ -84,10 +86,14 @@ def protocol_from_document(
     head = "\n".join([text for text in unstripped if text.strip()][:5])
 
     protocol_id = protocol_id or document.protocol_id or find_protocol_id(path.name, full_text)
-    version = version or document.version or find_version(head) or "1"
-    effective_date = effective_date or document.effective_date or find_effective_date(head)
+    printed_version, printed_date = current_version(unstripped, head)
+    version = version or document.version or printed_version or "1"
+    effective_date = effective_date or document.effective_date or printed_date
     sections = _sections(find_headings(lines), lines)
-    criteria_sections = find_criteria_sections(lines)
+    document_map = document_map_of(document.outline, lines)
+    choice = choose_eligibility(candidate_sections(lines, document_map), document_map, lines)
+    criteria_sections = choice.sections
+    pinned = {e.heading.index: e.source for e in document_map.located() if e.heading is not None}
     for found in criteria_sections:
         if all(s.char_start != found.heading.line.start for s in sections):
             end_line = found.lines[-1] if found.lines else found.heading.line
@@ -95,16 +101,31 @@ def protocol_from_document(
     sections.sort(key=lambda s: s.char_start)
 
     criteria: list[Criterion] = []
-    problems: list[str] = []
+    item_problems: list[str] = []
     seen_ids: set[str] = set()
+    eligibility: list[tuple[CriteriaSection, list[Item]]] = []
     for found in criteria_sections:
         items = split_items(found.lines, found.first_body_offset)
         if not items:
             items = split_paragraphs(found.lines, found.first_body_offset)
-        for item in items:
-            criteria.append(_criterion(item, found, full_text, protocol_id, version, seen_ids))
-            problems.extend(f"{found.kind.value} {problem}" for problem in item.problems)
+        # numbering jumps, repeats, unreadable markers: said, never dropped (ingest/enumeration.py)
+        item_problems.extend(f"{found.kind.value} {problem}" for item in items for problem in item.problems)
+        if found.kind in ELIGIBILITY:
+            eligibility.append((found, items))
+            continue
+        criteria.extend(_criterion(item, found, full_text, protocol_id, version, seen_ids) for item in items)
+    eligibility_sets: list[EligibilitySet] = []
+    for criteria_set in group_sets(eligibility, lines, set(pinned)):
+        made = [
+            _criterion(item, part.section, full_text, protocol_id, version, seen_ids, criteria_set.name)
+            for part in criteria_set.parts
+            for item in part.items
+        ]
+        criteria.extend(made)
+        eligibility_sets.append(_set_summary(criteria_set, made, pinned))
+    criteria.sort(key=lambda c: c.char_start)
     criteria.extend(_referenced_tables(criteria, lines, full_text, protocol_id, version, seen_ids))
+    problems = [*_structure_problems(choice.problems, eligibility_sets), *item_problems, *document.problems]
     return Protocol(
         protocol_id=protocol_id,
         version=version,
@@ -115,8 +136,42 @@ def protocol_from_document(
         pages=pages,
         sections=sections,
         criteria=criteria,
+        eligibility_sets=eligibility_sets,
         problems=problems,
     )
+
+
+def _set_summary(criteria_set: CriteriaSet, made: list[Criterion], pinned: dict[int, str]) -> EligibilitySet:
+    first = criteria_set.parts[0]
+    section = first.section
+    top = [c for c in made if c.parent_label is None and c.kind == criteria_set.kind]
+    # A set that is a section starts at its heading; a restarted run within a section starts at its first item.
+    page_start = made[0].page_start if first.lead_in and made else section.heading.line.page
+    page_end = max([c.page_end for c in made], default=page_start)
+    return EligibilitySet(
+        name=criteria_set.name,
+        kind=criteria_set.kind,
+        count=len(top),
+        section_number=section.heading.number,
+        section_title=section.heading.title,
+        page_start=page_start,
+        page_end=max(page_end, page_start),
+        source="synopsis" if section.origin == "synopsis" else "body",
+        found_by=pinned.get(section.heading.line.index, "text"),  # type: ignore[arg-type]
+    )
+
+
+def _structure_problems(problems: list[str], sets: list[EligibilitySet]) -> list[str]:
+    """What ingestion could not establish, loudest first: no eligibility at all, then per-kind problems."""
+    out = list(problems)
+    if not any(s.count for s in sets):
+        out.insert(0, "NO ELIGIBILITY CRITERIA FOUND: no inclusion or exclusion criteria were recognised; the "
+                      "protocol cannot be screened until its criteria are located")
+    for found in sets:
+        if found.count == 0:
+            out.append(f"{found.kind.value} set '{found.name}' ({found.section_title}, p. {found.page_start}) holds "
+                       "no criteria")
+    return out
 
 
 def _sections(headings: list[Heading], lines: list[Line]) -> list[Section]:
@@ -154,6 +209,7 @@ def _criterion(
     protocol_id: str,
     version: str,
     seen_ids: set[str],
+    criteria_set: str = "",
 ) -> Criterion:
     text = full_text[item.start : item.end]
     stripped = text.rstrip()
@@ -173,6 +229,7 @@ def _criterion(
         protocol_id=protocol_id,
         version=version,
         kind=kind,
+        criteria_set=criteria_set if kind == found.kind else "",
         label=item.label,
         parent_label=item.parent.label if item.parent else None,
         section_number=found.heading.number,

@@ -5,6 +5,11 @@ A protocol states its criteria under headings such as "3.1 Inclusion criteria", 
 "• Inclusion Criteria: Patients who ...". The table of contents repeats those headings with dot leaders and page
 numbers; those lines are never headings. Discontinuation / stopping rules and dose-modification sections are
 found by their numbered headings.
+
+`candidate_sections` lists every section that could hold criteria; headings the document's own map pins
+(`ingest.structure`: bookmarks or table of contents) are section starts too, and a pinned heading naming one kind
+of criteria is a candidate even where no pattern here matches it. `ingest.eligibility` then chooses the body
+sections among synopsis and amendment restatements and names the sets.
 """
 
 from __future__ import annotations
@@ -14,12 +19,27 @@ from dataclasses import dataclass
 
 from ingest.lines import Line, previous_text
 from ingest.models import CriterionKind
+from ingest.structure import DocumentMap, MapEntry
 
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}|…{2,}|\.{2,}\s*\d+\s*$|\s\d{1,3}\s*$")
 _NUMBERED_HEADING = re.compile(
     r"^(?P<number>\d{1,2}(?:\.\d{1,2}){0,4})(?:\.\s*|\s+)(?P<title>[A-Z][^\n]{1,150})$"
 )
+# pypdf sometimes writes a Word automatic heading number after its title: "Inclusion Criteria4.2.". Only
+# multi-level numbers ("4.2"), so "Visit 2" or "Study Day 1" stay text.
+_TRAILING_NUMBER_HEADING = re.compile(
+    r"^(?P<title>[A-Z][A-Za-z ,/&()'’-]{2,120}?[A-Za-z)])\s*(?P<number>\d{1,2}(?:\.\d{1,2}){1,4})\.?$"
+)
+# A numbered eligibility heading may qualify its set before or after the words: "5.5.1 Gastrointestinal Exclusion
+# Criteria for De Novo Patients", "4.3. Exclusion criteria for enrolment", "3.3.1 Inclusion criteria (Regimen U)".
+_KIND_IN_TITLE: list[tuple[CriterionKind, re.Pattern[str]]] = [
+    (CriterionKind.INCLUSION, re.compile(r"\binclusion\s+criteri", re.IGNORECASE)),
+    (CriterionKind.EXCLUSION, re.compile(r"\bexclusion\s+criteri", re.IGNORECASE)),
+]
 _TERMINAL = (".", ",", ";", ":")
+# "Inclusion/exclusion criteria", "Inclusion and Exclusion Criteria": a parent of both lists, not one list.
+_BOTH_KINDS = re.compile(r"inclusion\s*(?:/|and|&|or)\s*exclusion|exclusion\s*(?:/|and|&|or)\s*inclusion", re.I)
+_CAPTION = re.compile(r"^(?:Table|Figure|Listing|Exhibit)\s+[A-Z]?\d", re.IGNORECASE)
 
 _CRITERIA_HEADINGS: list[tuple[CriterionKind, re.Pattern[str]]] = [
     (
@@ -64,6 +84,8 @@ class CriteriaSection:
     heading: Heading
     lines: list[Line]  # body lines, the first possibly starting mid-line (inline heading)
     first_body_offset: int
+    set_name: str | None = None  # the eligibility set it holds, where a protocol has several of a kind
+    origin: str = "body"  # "body", or "synopsis" where only a synopsis restatement was found
 
 
 _MARKDOWN_DECORATION = re.compile(r"^#{1,6}\s+|^\*\*|\*\*(?=:?\s*$)|\*\*(?=:)")
@@ -78,11 +100,25 @@ def is_toc_line(text: str) -> bool:
     return bool(_TOC_LINE.search(text))
 
 
+def _title_cased(words: list[str]) -> bool:
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    return not long_words or sum(w[0].isupper() for w in long_words) == len(long_words)
+
+
 def numbered_heading(line: Line) -> Heading | None:
-    """A numbered heading ("3.2 Exclusion criteria", "6. Study Population"), not a numbered criterion."""
+    """A numbered heading ("3.2 Exclusion criteria", "6. Study Population"), not a numbered criterion.
+
+    Also "Inclusion Criteria4.2.": a Title Case title with a multi-level number after it (how pypdf may extract
+    a Word automatic heading number).
+    """
     text = _plain_heading_text(line.text)
+    if is_toc_line(text):
+        return None
     match = _NUMBERED_HEADING.match(text)
-    if not match or is_toc_line(text):
+    if not match:
+        trailing = _TRAILING_NUMBER_HEADING.match(text)
+        if trailing and len(trailing["title"].split()) <= 8 and _title_cased(trailing["title"].split()):
+            return Heading(line=line, number=trailing["number"], title=trailing["title"].strip(), body_start=line.end)
         return None
     number, title = match["number"], match["title"].strip()
     words = title.split()
@@ -112,6 +148,14 @@ def _criteria_heading(line: Line) -> tuple[CriterionKind, Heading] | None:
     rest = text
     if match:
         number, rest = match["number"], match["title"]
+    if match is None:
+        trailing = numbered_heading(line)  # "Inclusion Criteria4.2."
+        if trailing is not None:
+            number, rest = trailing.number, trailing.title
+    if number is not None:
+        qualified = _qualified_heading(line, number, rest)
+        if qualified is not None:
+            return qualified
     for kind, pattern in _CRITERIA_HEADINGS:
         found = pattern.match(rest)
         if not found:
@@ -131,6 +175,26 @@ def _criteria_heading(line: Line) -> tuple[CriterionKind, Heading] | None:
         title = (rest[: found.end()] + tail[: colon if colon != -1 else len(tail)]).strip()
         return kind, Heading(line=line, number=number, title=title, body_start=body_start)
     return None
+
+
+def _qualified_heading(line: Line, number: str, title: str) -> tuple[CriterionKind, Heading] | None:
+    """A numbered heading naming one kind of criteria anywhere in its title, with or without a qualifier.
+
+    Relies on the heading being a well-formed numbered heading (short, not a sentence); a title naming both
+    kinds ("5.1 Inclusion/exclusion criteria") is a parent whose sub-headings hold the lists.
+    """
+    found = [(kind, m) for kind, pattern in _KIND_IN_TITLE if (m := pattern.search(title))]
+    if len(found) != 1 or _BOTH_KINDS.search(title):
+        return None
+    kind, where = found[0]
+    words = title.split()
+    if title.rstrip().endswith((".", ";", ",")) or len(words) > 14 or len(title[: where.start()].split()) > 2:
+        return None  # a sentence that mentions criteria ("3. Patients who meet any exclusion criteria of ...")
+    if ":" in title.rstrip(": "):
+        return None  # an inline "Inclusion Criteria: text" heading: the plain heading patterns place its body
+    if "." not in number and numbered_heading(line) is None:
+        return None
+    return kind, Heading(line=line, number=number, title=title.rstrip(": ").strip(), body_start=line.end)
 
 
 def _rule_section_kind(heading: Heading) -> CriterionKind | None:
@@ -155,15 +219,53 @@ def looks_like_subheading(lines: list[Line], i: int) -> bool:
     return not previous or previous.endswith((".", ":", ";", ")"))
 
 
-def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
-    """Sections that hold criteria, each with its body lines, in document order."""
-    from ingest.criteria import continues_list, list_goes_on, starts_item  # local import: criteria builds on sections
+def find_criteria_sections(lines: list[Line], document_map: DocumentMap | None = None) -> list[CriteriaSection]:
+    """The criteria sections in force, in document order: the eligibility sets `ingest.eligibility` chooses
+    (body over synopsis and amendment restatements) and the discontinuation / dose-modification sections."""
+    from ingest.eligibility import choose_eligibility  # local import: eligibility builds on sections
 
+    document_map = document_map or DocumentMap([], set())
+    return choose_eligibility(candidate_sections(lines, document_map), document_map, lines).sections
+
+
+def map_kind(title: str) -> CriterionKind | None:
+    """The one kind of eligibility criteria a map entry's title names ("Exclusion Criteria for De Novo ..."),
+    within its first three words; None for a title naming both or neither."""
+    found = [(kind, m) for kind, pattern in _KIND_IN_TITLE if (m := pattern.search(title))]
+    if len(found) != 1 or len(title[: found[0][1].start()].split()) > 2 or _BOTH_KINDS.search(title):
+        return None
+    if _CAPTION.match(title):
+        return None  # "Table 3.4.2-1 Inclusion Criteria": a bookmark to a table inside the section, not a section
+    return found[0][0]
+
+
+def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[CriteriaSection]:
+    """Every section that could hold criteria, in document order, before choosing among restatements.
+
+    Section starts are the headings the text shows (numbered headings, criteria headings) plus the headings the
+    document's own map (outline or table of contents) pins in the text, so a section ends at the next heading
+    either source knows. A map-located heading naming one kind of criteria is a candidate even where its text
+    matches no heading pattern.
+    """
+    from ingest.criteria import continues_list, list_goes_on, starts_item  # local: criteria builds on sections
+
+    map_headings: dict[int, MapEntry] = {
+        e.heading.index: e for e in document_map.located() if e.heading is not None
+    }
     starts: list[tuple[CriterionKind | None, Heading]] = []
     # A rule section's numbered sub-sections ("6 Dose Modification" > "6.2 Kidney Function") share its kind.
     inherited: tuple[CriterionKind, int] | None = None
     for line in lines:
+        entry = map_headings.get(line.index)
         found = _criteria_heading(line)
+        if found is None and entry is not None and (kind := map_kind(entry.title)) is not None:
+            found = (kind, Heading(line=line, number=entry.number, title=entry.title, body_start=line.end))
+        if (
+            found is None and entry is not None and line.page not in document_map.toc_pages
+            and numbered_heading(line) is None and not _CAPTION.match(entry.title)
+        ):  # a bookmarked table or figure sits inside its section and does not end it
+            starts.append((None, Heading(line=line, number=entry.number, title=entry.title, body_start=line.end)))
+            continue
         if found:
             starts.append(found)
             inherited = None
@@ -216,18 +318,4 @@ def find_criteria_sections(lines: list[Line]) -> list[CriteriaSection]:
                     cut = k
                     break
         sections.append(CriteriaSection(kind, heading, body[:cut], heading.body_start))
-    return _pick_eligibility(sections)
-
-
-def _pick_eligibility(sections: list[CriteriaSection]) -> list[CriteriaSection]:
-    """Keep one inclusion and one exclusion section: the first that holds labelled items (else the first)."""
-    from ingest.criteria import starts_item
-
-    chosen: list[CriteriaSection] = []
-    for kind in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION):
-        candidates = [s for s in sections if s.kind == kind]
-        with_items = [s for s in candidates if any(starts_item(line.text) for line in s.lines)]
-        if with_items or candidates:
-            chosen.append((with_items or candidates)[0])
-    chosen.extend(s for s in sections if s.kind not in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION))
-    return sorted(chosen, key=lambda s: s.first_body_offset)
+    return sections

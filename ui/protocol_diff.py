@@ -130,8 +130,9 @@ def diff_protocols(old: Protocol, new: Protocol, *, include_context: bool = Fals
 
     take(most_similar)
     # same label, reworded more deeply but still about half the same words: the same criterion, changed
+    # (labels repeat across eligibility sets, e.g. per cohort: the same label means the same criterion only in one set)
     take(lambda n: next((o for o in old_left if o.kind is n.kind and o.label == n.label
-                         and fuzz.ratio(_words(o), _words(n)) >= SIMILAR_ENOUGH * 2 / 3), None))
+                         and o.criteria_set == n.criteria_set and fuzz.ratio(_words(o), _words(n)) >= SIMILAR_ENOUGH * 2 / 3), None))
     changes = [c for o, n in pairs if (c := _change(o, n)) is not None]
     changes += [_change(o, None) for o in old_left]
     changes += [_change(None, n) for n in new_left]

@@ -19,6 +19,16 @@ class ExtractedPage(BaseModel):
     health: str | None = Field(default=None, description="why the text layer was not used, for an OCR page")
 
 
+class OutlineEntry(BaseModel):
+    """One PDF bookmark: its title, nesting level (0 = top) and the 1-based page it points to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    level: int = Field(ge=0)
+    page: int = Field(ge=1)
+
+
 class ExtractedDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -33,6 +43,8 @@ class ExtractedDocument(BaseModel):
     problems: list[str] = Field(
         default_factory=list, description="what the reader noticed, e.g. which pages were OCRed and why"
     )
+    # The document's own table of structure where the format carries one (PDF bookmarks), in document order.
+    outline: list[OutlineEntry] = Field(default_factory=list)
 
     @property
     def ocr_pages(self) -> list[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labs.errors import DocumentError
 
-from ingest.readers.models import ExtractedDocument, ExtractedPage
+from ingest.readers.models import ExtractedDocument, ExtractedPage, OutlineEntry
 from ingest.text_health import PageHealth, page_ranges
 
 # pypdf logs every odd font or broken xref as a warning; a protocol is read fine regardless.
@@ -61,6 +61,35 @@ def _workers() -> int:
     except AttributeError:  # not on Linux
         available = os.cpu_count() or 1
     return max(1, min(MAX_WORKERS, available))
+
+
+def read_outline(reader) -> list[OutlineEntry]:
+    """The PDF's bookmarks with their pages (pypdf `reader.outline`), in reading order.
+
+    Relies on bookmarks whose destinations resolve to a page; one that does not (a named destination pypdf
+    cannot follow, a broken reference) is left out, and an unreadable outline gives none: the outline is a
+    hint to the structure, never required.
+    """
+    entries: list[OutlineEntry] = []
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)
+                title = " ".join(str(item.title).split())
+            except Exception:  # pypdf raises several types for broken destinations
+                continue
+            if page is not None and page >= 0 and title:
+                entries.append(OutlineEntry(title=title, level=level, page=page + 1))
+
+    try:
+        walk(reader.outline, 0)
+    except Exception:  # a malformed outline tree: read the document without it
+        return []
+    return entries
 
 
 PDF_HEADER = b"%PDF-"
@@ -161,8 +190,9 @@ def _open(path: Path):
     return reader, path
 
 
-def _page_texts(path: Path) -> tuple[Path | bytes, list[str]]:
-    """(what pdfium should open, each page's text layer as pypdf extracts it); DocumentError when unreadable."""
+def _page_texts(path: Path) -> tuple[Path | bytes, list[str], list[OutlineEntry]]:
+    """(what pdfium should open, each page's text layer as pypdf extracts it, the bookmarks); DocumentError when
+    unreadable."""
     from pypdf.errors import PdfReadError, PyPdfError
 
     _check_framing(path)
@@ -172,18 +202,19 @@ def _page_texts(path: Path) -> tuple[Path | bytes, list[str]]:
             texts = [page.extract_text() or "" for page in reader.pages]  # in memory: no worker can reopen it
         else:
             texts = _extract_all(path, reader, _workers())
+        outline = read_outline(reader)
     except DocumentError:
         raise
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     if not texts:
         raise DocumentError(path, "the PDF has no pages")
-    return source, texts
+    return source, texts, outline
 
 
 def check_pdf_pages(path: str | Path) -> list[PageHealth]:
     """The health of every page's text layer (ingest.text_health), without OCR: what read_pdf would OCR."""
-    source, texts = _page_texts(Path(path))
+    source, texts, _ = _page_texts(Path(path))
     return _check_pages(Path(path), source, texts)
 
 
@@ -193,7 +224,7 @@ def read_pdf(path: Path) -> ExtractedDocument:
     See ingest.text_health for how a page is judged and ingest.ocr for the OCR; a page read by OCR carries
     source "ocr" and the reason, and `problems` says which pages were OCRed and why.
     """
-    source, texts = _page_texts(path)
+    source, texts, outline = _page_texts(path)
     pages, problems = _healthy_pages(path, source, texts)
     if not any(page.text.strip() for page in pages):
         ocred = [page.number for page in pages if page.source == "ocr"]
@@ -201,7 +232,7 @@ def read_pdf(path: Path) -> ExtractedDocument:
         raise DocumentError(
             path, f"the PDF has no text layer on any of its {len(pages)} page(s) (scanned image?){ocr_note}"
         )
-    return ExtractedDocument(path=str(path), kind="pdf", pages=pages, problems=problems)
+    return ExtractedDocument(path=str(path), kind="pdf", pages=pages, problems=problems, outline=outline)
 
 
 def _drawn_pages(source: Path | bytes, numbers: list[int]) -> dict[int, bool]:

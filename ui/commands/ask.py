@@ -25,8 +25,11 @@ VERDICT_STYLE = {
 }
 
 
-def render(assessment: Assessment, console: Console) -> None:
-    """The readable form: badge in words, findings with arithmetic, quoted clauses with section and page."""
+def render(assessment: Assessment, console: Console, sets: dict[str, str] | None = None) -> None:
+    """The readable form: badge in words, findings with arithmetic, quoted clauses with section and page.
+
+    `sets`: criterion id -> eligibility set name, for criteria of a protocol with several sets of their kind.
+    """
     word, style, meaning = BADGE[assessment.overall]
     console.print(
         Panel(
@@ -47,10 +50,11 @@ def render(assessment: Assessment, console: Console) -> None:
             extra = [n for n in f.notes if not n.startswith("LLM rationale")]
             if extra:
                 why += "\n[dim]" + escape("; ".join(extra)) + "[/dim]"
+            criterion = f"{kind_name(f.criterion_kind)} {escape(f.label)}"
+            if f.criterion_id in (sets or {}):  # one of several sets of its kind: say which
+                criterion += f"\n[dim]set: {escape(sets[f.criterion_id])}[/dim]"
             table.add_row(
-                f"{kind_name(f.criterion_kind)} {escape(f.label)}\n"
-                f"[{VERDICT_STYLE[f.verdict]}]{escape(words(f.verdict, f.criterion_kind))}[/]",
-                why,
+                f"{criterion}\n[{VERDICT_STYLE[f.verdict]}]{escape(words(f.verdict, f.criterion_kind))}[/]", why
             )
         console.print(table)
         console.print("[bold]Protocol text[/bold]")
@@ -102,7 +106,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(assessment.model_dump_json(indent=2))
         else:
-            render(assessment, Console())
+            parsed = assessor.index.protocol(assessment.protocol_id, assessment.version)
+            sets = {c.id: c.criteria_set for c in parsed.criteria if c.criteria_set != c.kind.value}
+            render(assessment, Console(), sets)
 
 
 def _ensure_protocol(index, protocol_id: str, settings) -> None:

@@ -41,12 +41,15 @@ def protocol_json(protocol: Protocol) -> dict[str, object]:
         "effective_date": protocol.effective_date.isoformat() if protocol.effective_date else None,
         "title": protocol.title,
         "source_file": protocol.source_file,
+        "eligibility_sets": [s.model_dump(mode="json") for s in protocol.eligibility_sets],
+        "problems": protocol.problems,
         "criteria": [
             {
                 "id": c.id,
                 "label": c.label,
                 "parent_label": c.parent_label,
                 "kind": c.kind.value,
+                "criteria_set": c.criteria_set,
                 "section": " ".join(part for part in (c.section_number, c.section_title) if part) or None,
                 "page": c.page_start,
                 "page_end": c.page_end,
@@ -77,6 +80,19 @@ def _describe(rule: LabRule) -> str:
     return f"{rule.analyte} {limit}{unit}{condition}{sex}{window}"
 
 
+def _sets_table(protocol: Protocol) -> Table:
+    """Per eligibility set: its count, section, pages and how the section was found."""
+    table = Table(title="eligibility sets")
+    for column in ("set", "kind", "criteria", "section", "pages", "found by"):
+        table.add_column(column, overflow="fold")
+    for found in protocol.eligibility_sets:
+        pages = str(found.page_start) if found.page_start == found.page_end else f"{found.page_start}–{found.page_end}"
+        section = " ".join(part for part in (found.section_number, found.section_title) if part)
+        where = found.found_by + (" (synopsis only)" if found.source == "synopsis" else "")
+        table.add_row(found.name, found.kind.value, str(found.count), section, pages, where)
+    return table
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def criteria(
@@ -97,17 +113,27 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(protocol_json(protocol), ensure_ascii=False, indent=2))
             return
+        console = Console(width=180)
+        console.print(_sets_table(protocol))
+        several = {c.criteria_set for c in protocol.criteria if c.criteria_set != c.kind.value}
         table = Table(
             title=f"{protocol.protocol_id} version {protocol.version} — {len(protocol.criteria)} criteria",
             show_lines=True,
         )
-        for column in ("kind", "label", "section", "page", "text", "lab rules"):
+        columns = ("kind", "set", "label", "section", "page", "text", "lab rules") if several else (
+            "kind", "label", "section", "page", "text", "lab rules")
+        for column in columns:
             table.add_column(column, overflow="fold")
         for c in protocol.criteria:
             pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}–{c.page_end}"
             section = " ".join(part for part in (c.section_number, c.section_title) if part)
             text = c.text if len(c.text) <= 400 else c.text[:400] + " …"
-            table.add_row(
-                c.kind.value, c.label, section, pages, text, "\n".join(_describe(r) for r in c.rules) or "-"
-            )
-        Console(width=180).print(table)
+            row = [c.kind.value, c.label, section, pages, text, "\n".join(_describe(r) for r in c.rules) or "-"]
+            if several:
+                row.insert(1, c.criteria_set)
+            table.add_row(*row)
+        console.print(table)
+        # Problems last, in red, so they are the last thing on the screen: a protocol whose criteria were not
+        # found (or found only in its synopsis) must not pass unnoticed.
+        for problem in protocol.problems:
+            console.print(f"[bold red]problem:[/] {problem}", markup=True, highlight=False)

@@ -68,7 +68,18 @@ def register(app: typer.Typer) -> None:
                 task = progress.add_task(f"parse {file.name}", total=None)
                 protocol = parse_protocol(file, protocol_id=pid, version=ver, effective_date=eff, lab_manual=manual)
                 for problem in protocol.problems:
-                    progress.console.print(f"[yellow]not used:[/] {problem}")
+                    # Lab-manual rows name their file first (rows left out); anything else is about the protocol.
+                    if manual is not None and problem.startswith(Path(manual).name):
+                        progress.console.print(f"[yellow]not used:[/] {problem}")
+                    else:
+                        progress.console.print(f"[bold red]problem:[/] {problem}")
+                for found in protocol.eligibility_sets:
+                    pages = f"pp. {found.page_start}-{found.page_end}" if found.page_end > found.page_start else (
+                        f"p. {found.page_start}")
+                    progress.console.print(
+                        f"  {found.kind.value} set '{found.name}': {found.count} criteria, "
+                        f"{found.section_number or ''} {found.section_title}, {pages} (found by {found.found_by})"
+                    )
                 if title:  # the manifest's title is curated; a title read from a running header is not
                     protocol = protocol.model_copy(update={"title": title})
                 progress.update(task, description=f"index {protocol.protocol_id} {protocol.version}")

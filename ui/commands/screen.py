@@ -102,8 +102,15 @@ def exit_code(result) -> int:
     return EXIT_CLEAN
 
 
-def render_summary(result, console: Console) -> None:
+def render_summary(result, console: Console, sets: dict[str, str] | None = None) -> None:
+    """`sets`: criterion id -> eligibility set name, for criteria of a protocol with several sets of their kind."""
     from reasoning.models import OverallVerdict, Verdict
+
+    sets = sets or {}
+
+    def named(criterion_id: str, kind: str, label: str) -> str:
+        where = f" [dim]({escape(sets[criterion_id])})[/dim]" if criterion_id in sets else ""
+        return f"{kind} {escape(label)}{where}"
 
     overall = list(result.patients.values())
     head = Table(title=f"Screening {escape(', '.join(result.files))} against {escape(result.protocol_id)} "
@@ -130,7 +137,7 @@ def render_summary(result, console: Console) -> None:
         for column in ("version", "criterion", "VIOLATES", "NEEDS REVIEW", "INDETERMINATE", "MEETS"):
             table.add_column(column, justify="right" if column.isupper() or " " in column else "left")
         for c in result.criteria:
-            table.add_row(c.version, f"{c.kind.value} {escape(c.label)}",
+            table.add_row(c.version, named(c.criterion_id, c.kind.value, c.label),
                           *[str(c.counts.get(v.value, 0)) for v in (Verdict.VIOLATES, Verdict.NEEDS_REVIEW,
                                                                      Verdict.INDETERMINATE, Verdict.MEETS)])
         console.print(table)
@@ -156,8 +163,9 @@ def render_summary(result, console: Console) -> None:
         page = f.citations[0].page if f.citations else "?"
         why = [line for line in f.arithmetic if line.rstrip().endswith("VIOLATES")] or [f.rationale]
         quotes = " | ".join(c.quote for c in f.citations)
-        console.print(f"[bold red]DEVIATION[/] {escape(deviation.patient_id)} {f.criterion_kind.value} "
-                      f"{escape(f.label)} (v{escape(deviation.version)}, p. {page}): {escape('; '.join(why))}\n"
+        console.print(f"[bold red]DEVIATION[/] {escape(deviation.patient_id)} "
+                      f"{named(f.criterion_id, f.criterion_kind.value, f.label)} "
+                      f"(v{escape(deviation.version)}, p. {page}): {escape('; '.join(why))}\n"
                       f"    [dim]\"{escape(quotes[:300])}\"[/]")
     if len(result.deviations) > 10:
         console.print(f"... and {len(result.deviations) - 10} more deviations (see --out / --dv)")
@@ -219,7 +227,8 @@ def register(app: typer.Typer) -> None:
 
             result = run_screen(lab_file, versions, visits=visits.value, reference_ranges=reference_ranges,
                                 llm=client, progress=advance)
-        render_summary(result, console)
+        sets = {c.id: c.criteria_set for p in versions for c in p.criteria if c.criteria_set != c.kind.value}
+        render_summary(result, console, sets)
         from ui.reports import write_dv, write_errors, write_findings
 
         for target, writer, what in ((out, write_findings, "findings"), (dv, write_dv, "SDTM DV"),

@@ -54,6 +54,20 @@ def ingest_form() -> None:
         f"{sum(c.kind is not CriterionKind.CONTEXT for c in protocol.criteria)} criteria, "
         f"{sum(len(c.rules) for c in protocol.criteria)} rules."
     )
+    show_structure(protocol)
+
+
+def show_structure(protocol: Protocol) -> None:
+    """Per eligibility set: count, section, pages; then every problem, an absence of criteria as an error."""
+    for found in protocol.eligibility_sets:
+        pages = f"pp. {found.page_start}-{found.page_end}" if found.page_end > found.page_start else (
+            f"p. {found.page_start}")
+        section = " ".join(x for x in (found.section_number, found.section_title) if x)
+        origin = ", synopsis only" if found.source == "synopsis" else ""
+        st.caption(f"{found.kind.value} set '{found.name}': {found.count} criteria, {section}, {pages} "
+                   f"(found by {found.found_by}{origin})")
+    for problem in protocol.problems:
+        (st.error if problem.startswith("NO ELIGIBILITY") else st.warning)(problem)
 
 
 def versions_table(infos) -> pd.DataFrame:
@@ -83,6 +97,7 @@ def criteria_table(protocol: Protocol, show_context: bool) -> pd.DataFrame:
             {
                 "label": c.label,
                 "kind": c.kind.value,
+                "set": c.criteria_set,
                 "section": " ".join(x for x in (c.section_number, c.section_title) if x),
                 "page": str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}-{c.page_end}",
                 "text": c.text,
@@ -156,6 +171,7 @@ def render() -> None:
         protocol = common.corrected_protocol(protocol_id, version)
         st.caption("Rules marked 'reviewer correction' replace the parsed ones (see Corrections).")
         st.dataframe(criteria_table(protocol, show_context), hide_index=True, width="stretch")
+        show_structure(protocol)
     with diff_tab:
         diff_view(protocol_id, versions)
 
