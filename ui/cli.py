@@ -12,8 +12,15 @@ from typer.core import TyperGroup
 from labs.errors import TrialGuardError
 
 
+# Exit codes, each with one meaning (the README lists them): 0 done/clean, 1 deviations found (screen), 2 bad
+# input or usage, 3 row errors but no deviation (screen), 4 audit trail not intact, 70 a fault of TrialGuard's own.
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
 class _Commands(TyperGroup):
-    """Turns our own errors (bad input, bad settings) into one clear line and exit code 2, not a traceback."""
+    """Turns our own errors (bad input, bad settings) into one clear line and exit code 2, not a traceback; any
+    other exception is a fault of ours: one line naming the command and a log file holding the traceback, exit 70
+    (never 1, which means 'deviations found')."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -21,6 +28,36 @@ class _Commands(TyperGroup):
         except TrialGuardError as exc:
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit,
+                KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: said in one line, the traceback kept in a log
+            log = _log_fault(exc, ctx)
+            typer.secho(
+                f"internal error in `trialguard {ctx.invoked_subcommand or ''}` ({type(exc).__name__}): a fault of "
+                f"TrialGuard's, not of the input. The traceback is in {log}; please send it to whoever runs TrialGuard.",
+                err=True, fg=typer.colors.RED,
+            )
+            raise typer.Exit(INTERNAL_ERROR) from exc
+
+
+def _log_fault(exc: Exception, ctx: click.Context) -> str:
+    import datetime as dt
+    import sys
+    import traceback
+
+    from ui.settings import Settings
+
+    try:
+        log = Settings().data_dir / "logs" / "cli-errors.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} trialguard {' '.join(sys.argv[1:])}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return str(log.resolve())
+    except Exception:  # noqa: BLE001 - no writable data dir (or bad settings): the traceback goes to stderr
+        traceback.print_exception(exc)
+        return "the output above (the log file could not be written)"
 
 
 app = typer.Typer(

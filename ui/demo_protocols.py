@@ -5,17 +5,36 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ingest.models import Protocol
+from ingest.models import CriterionKind, Protocol
+from labs.errors import DocumentError
+
+ELIGIBILITY = (CriterionKind.INCLUSION, CriterionKind.EXCLUSION)
+
+
+def require_eligibility(protocol: Protocol, path: Path, allow_empty: bool = False) -> None:
+    """A document with no inclusion or exclusion criterion is refused as a protocol version: indexed, it would
+    make every later screen 'clean' (a cover letter uploaded by mistake, a garbled file). `allow_empty` is the
+    user saying it is meant (e.g. a protocol whose eligibility lives in another document)."""
+    if allow_empty or any(c.kind in ELIGIBILITY for c in protocol.criteria):
+        return
+    why = next((p for p in protocol.problems if p.startswith("NO ELIGIBILITY")), "")
+    raise DocumentError(
+        path,
+        "no inclusion or exclusion criterion was found, so it is not ingested as a protocol version (every screen "
+        "against it would come out clean). Check that this is the protocol; to ingest it anyway, use "
+        f"--allow-empty (or tick 'Ingest without eligibility criteria').{' ' + why if why else ''}",
+    )
 
 
 def ingest_document(index, path: Path, *, protocol_id: str | None = None, version: str | None = None,
                     effective_date: dt.date | None = None, title: str | None = None,
-                    lab_manual: Path | None = None) -> Protocol:
+                    lab_manual: Path | None = None, allow_empty: bool = False) -> Protocol:
     """Parse one document (with its study lab manual, if any) and index it (an unchanged file is skipped)."""
     from ingest import parse_protocol
 
     protocol = parse_protocol(path, protocol_id=protocol_id, version=version, effective_date=effective_date,
                               lab_manual=lab_manual)
+    require_eligibility(protocol, path, allow_empty)
     if title and not protocol.title:
         protocol = protocol.model_copy(update={"title": title})
     index.ingest(protocol)

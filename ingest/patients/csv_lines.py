@@ -18,6 +18,7 @@ spreadsheet's data row even when the file has gaps).
 from __future__ import annotations
 
 import csv
+import re
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,9 @@ def _records(lines: list[str], first_line: int, header_line: int, header: list[s
         row = start - header_line
         if not record:
             continue  # a blank line: not a row
-        if any("\n" in f or "\r" in f for f in record):
+        # A quoted cell may hold a line break (valid CSV: the record closes with the header's width); a record that
+        # spans lines with any other width is a quote left open.
+        if any("\n" in f or "\r" in f for f in record) and len(record) != width:
             errors.append(RowError(file=file, row=row, field="row", value=lines[start - first_line].rstrip("\r\n")[:200],
                                    reason="unclosed quote: a quoted field runs past the end of the line (row not read; "
                                           "the following lines are read on their own)"))
@@ -100,7 +103,9 @@ def read_csv_records(path: Path) -> CsvRecords:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DocumentError(path, f"not a readable CSV: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    lines = text.splitlines(keepends=True)
+    # Records end at \n (or \r\n) only: str.splitlines also breaks at \x1c-\x1e, \x85, \u2028..., which may
+    # stand inside a cell and would split one row into two.
+    lines = [line for line in re.split(r"(?<=\n)", text) if line]
     start = next((i for i, line in enumerate(lines) if line.strip()), None)
     if start is None:
         raise DocumentError(path, "empty file: no header and no rows")

@@ -100,7 +100,7 @@ def _resources(path: Path) -> list[tuple[int, dict]]:
             raise DocumentError(path, "JSON without resourceType: expected a FHIR Bundle, Observation or NDJSON")
         return [(1, document)]
     rows: list[tuple[int, dict]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: \u2028 may stand inside a string
         if not line.strip():
             continue
         try:

@@ -33,6 +33,8 @@ def ingest_form() -> None:
         protocol_id = c1.text_input("Protocol id (blank: read from the document)", key="proto_id")
         version = c2.text_input("Version (blank: read from the document)", key="proto_version")
         effective = c3.date_input("Effective date", value=None, key="proto_effective")
+        allow_empty = st.checkbox("Ingest without eligibility criteria", key="proto_allow_empty",
+                                  help="only if this document really has no inclusion or exclusion criteria")
         submitted = st.form_submit_button("Ingest")
     if not submitted:
         return
@@ -44,7 +46,7 @@ def ingest_form() -> None:
         with st.spinner(f"Parsing and indexing {upload.name}…"):
             protocol = ingest_document(
                 common.index(), path, protocol_id=protocol_id.strip() or None, version=version.strip() or None,
-                effective_date=effective,
+                effective_date=effective, allow_empty=allow_empty,
             )
     except Exception as exc:  # noqa: BLE001 - shown to the user, the app stays up
         common.show_error(exc)
