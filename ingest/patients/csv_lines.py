@@ -48,13 +48,14 @@ def _records(lines: list[str], first_line: int, header_line: int, header: list[s
     reader = csv.reader(lines)
     consumed = 0
     for record in reader:
+        previous = consumed
         start, consumed = first_line + consumed, reader.line_num
         row = start - header_line
         if not record:
             continue  # a blank line: not a row
         # A quoted cell may hold a line break (valid CSV: the record closes with the header's width); a record that
-        # spans lines with any other width is a quote left open.
-        if any("\n" in f or "\r" in f for f in record) and len(record) != width:
+        # spans physical lines with any other width is a quote left open.
+        if consumed - previous > 1 and len(record) != width:
             errors.append(RowError(file=file, row=row, field="row", value=lines[start - first_line].rstrip("\r\n")[:200],
                                    reason="unclosed quote: a quoted field runs past the end of the line (row not read; "
                                           "the following lines are read on their own)"))
