@@ -28,8 +28,9 @@ class _Commands(TyperGroup):
         except TrialGuardError as exc:
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from exc
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit,
-                KeyboardInterrupt):
+        # usage errors, --help, exits: typer's own (it vendors click) and click's, both left to typer to report
+        except (typer.TyperException, typer.Exit, typer.Abort, click.exceptions.ClickException,
+                click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug: said in one line, the traceback kept in a log
             log = _log_fault(exc, ctx)

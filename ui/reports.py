@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from labs.errors import TrialGuardError
@@ -29,6 +31,18 @@ FINDING_COLUMNS = [
 DV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC",
               "DVPROTV", "DVCRITID", "DVCRITLB", "DVPAGE", "DVQUOTE"]
 ERROR_COLUMNS = ["file", "row", "spreadsheet_row", "severity", "field", "patient_id", "value", "reason"]
+
+@contextmanager
+def _replaced_when_done(path: Path):
+    """Write to a partial file beside `path` and move it into place only once complete: a screen killed midway
+    leaves the previous report or none, never a truncated one that reads as 'fewer deviations'."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        yield part
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"): a patient id
 # `=HYPERLINK(...)` from a lab file must reach the reviewer's spreadsheet as text.
@@ -112,9 +126,10 @@ def write_findings(result: ScreeningResult, path: str | Path) -> Path:
     if suffix == ".json":
         payload = json.loads(result.model_dump_json())
         payload["deviations"] = sum(1 for f in result.findings if f.finding.verdict is Verdict.VIOLATES)
-        path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+        with _replaced_when_done(path) as part:
+            part.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
         return path
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with _replaced_when_done(path) as part, part.open("w", newline="", encoding="utf-8") as handle:
         writer = _InertWriter(handle, FINDING_COLUMNS)
         writer.writeheader()
         for pf in _ordered(result):
@@ -166,9 +181,10 @@ def write_dv(result: ScreeningResult, path: str | Path) -> Path:
         frame["DVPAGE"] = pd.to_numeric(frame["DVPAGE"], errors="coerce")
         for column in ("DVTERM", "DVQUOTE"):  # SAS transport v5 character columns hold at most 200 bytes
             frame[column] = frame[column].astype(str).str.slice(0, 200)
-        pyreadstat.write_xport(frame, str(path), table_name="DV", file_format_version=5)
+        with _replaced_when_done(path) as part:
+            pyreadstat.write_xport(frame, str(part), table_name="DV", file_format_version=5)
         return path
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with _replaced_when_done(path) as part, part.open("w", newline="", encoding="utf-8") as handle:
         writer = _InertWriter(handle, DV_COLUMNS)
         writer.writeheader()
         writer.writerows(records)
@@ -180,7 +196,7 @@ def write_errors(result: ScreeningResult, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = sorted([*result.errors, *result.warnings], key=lambda e: (e.file, e.row, e.severity))
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with _replaced_when_done(path) as part, part.open("w", newline="", encoding="utf-8") as handle:
         writer = _InertWriter(handle, ERROR_COLUMNS)
         writer.writeheader()
         for e in rows:
