@@ -146,3 +146,38 @@ def test_malformed_questions_are_read_or_refused_never_judged_on_impossible_valu
         assert o.date is None or 1900 <= o.date.year <= 2100, (question, o.date)
     if "10/03/2024" in question:
         assert all(o.date is None for o in parsed.observations), "a day/month-ambiguous date was guessed"
+
+
+sdtm_row = st.fixed_dictionaries({
+    "USUBJID": st.sampled_from(["ST-1", "ST-2", "=cmd", ""]),
+    "LBTESTCD": st.sampled_from(["ALT", "CREAT", "PLAT", "", "XYZ"]),
+    "LBORRES": cell_number, "LBORRESU": st.sampled_from(UNITS), "LBSTRESN": cell_number,
+    "LBSTRESU": st.sampled_from(UNITS), "LBSTNRHI": cell_number, "LBSTNRLO": cell_number,
+    "LBDTC": st.one_of(st.sampled_from(HOSTILE_DATES), st.dates().map(str)),
+})
+SDTM_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBORRES", "LBORRESU", "LBSTRESN",
+                "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBDTC"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(sdtm_row, min_size=1, max_size=10))
+def test_malformed_sdtm_lb_files_lose_no_row_and_judge_no_impossible_value(tmp_path, rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(SDTM_COLUMNS)
+    for i, r in enumerate(rows, start=1):
+        writer.writerow(["ST", "LB", r["USUBJID"], i, r["LBTESTCD"], r["LBTESTCD"], r["LBORRES"], r["LBORRESU"],
+                         r["LBSTRESN"], r["LBSTRESU"], r["LBSTNRLO"], r["LBSTNRHI"], r["LBDTC"]])
+    path = tmp_path / "lb.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    try:
+        lab_file = read_lab_file(path)
+    except TrialGuardError as exc:
+        assert path.name in str(exc)
+        return
+    assert lab_file.format == "sdtm"  # read as SDTM LB, not as a plain CSV
+    result = screen(lab_file, [make_protocol("1.0", "2000-01-01", RULES)])
+    assert result.accounted() == result.rows_in >= len(rows)
+    for pf in result.findings:
+        if pf.finding.verdict is Verdict.VIOLATES:
+            assert not _impossible(pf.finding), (pf.patient_id, _impossible(pf.finding))
