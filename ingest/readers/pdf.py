@@ -132,8 +132,9 @@ def _is_aes(reader) -> bool:
 def _decrypt_with_pdfium(path: Path) -> bytes:
     """A decrypted copy, in memory, of a PDF whose user password is empty, made by pdfium.
 
-    pypdf decrypts AES only with the `cryptography` package, which TrialGuard does not install; pdfium decrypts
-    every standard security handler itself, and saving with FPDF_REMOVE_SECURITY writes the pages unencrypted.
+    pypdf decrypts AES with the `cryptography` package (locked); where its decryption still fails (an unusual
+    crypt filter, a package missing from a non-locked install) pdfium decrypts every standard security handler
+    itself, and saving with FPDF_REMOVE_SECURITY writes the pages unencrypted.
     """
     import io
 
