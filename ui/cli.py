@@ -33,7 +33,7 @@ class _Commands(TyperGroup):
                 click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug: said in one line, the traceback kept in a log
-            log = _log_fault(exc, ctx)
+            log = _log_fault(exc)
             typer.secho(
                 f"internal error in `trialguard {ctx.invoked_subcommand or ''}` ({type(exc).__name__}): a fault of "
                 f"TrialGuard's, not of the input. The traceback is in {log}; please send it to whoever runs TrialGuard.",
@@ -42,7 +42,7 @@ class _Commands(TyperGroup):
             raise typer.Exit(INTERNAL_ERROR) from exc
 
 
-def _log_fault(exc: Exception, ctx: click.Context) -> str:
+def _log_fault(exc: Exception) -> str:
     import datetime as dt
     import sys
     import traceback
