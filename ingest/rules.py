@@ -97,6 +97,10 @@ _GAP_ALLOWED_NUMBERS_RE = re.compile(
     r"(?i)\b(?:visit|day|week|cycle|c)\s*\d+(?:\s*d(?:ay)?\s*\d+)?\b|\bwithin\s+\d+\s*(?:days?|weeks?|hours?|h)\b"
     r"|\b(?:CKD-EPI|MDRD|IFCC|DCCT|NGSP)(?:\s*\d{4})?\b|/\s*1[.,]73\s*m2")
 _GAP_NUMBER_RE = re.compile(r"\d")
+# A ratio written with a colon (a titre "1:160", a dilution "1 : 40"): neither of its numbers is a quantity alone.
+# Relies on lab limits never being written as "N:M" otherwise (times of day do not follow a comparator).
+_RATIO_AHEAD_RE = re.compile(r"\s?:\s?\d")
+_RATIO_BEHIND_RE = re.compile(r"\d\s?:\s?$")
 _LEADING_LABEL_RE = re.compile(r"^\s*(?:\[\w{1,5}\]|\(?\w{1,4}[.)])\s+")
 _GAP_LIMIT_FIRST = 70  # chars between an analyte name and its first threshold
 _GAP_LIMIT_CHAINED = 90  # chars between one threshold and the next one on the same analyte
@@ -498,6 +502,8 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
                 return _Quantity(1.0, pos + limit.end(), multiple_of=kind)
         return None
     end = number.end()
+    if _RATIO_AHEAD_RE.match(text, end) or (pos and _RATIO_BEHIND_RE.search(text[max(0, pos - 6):pos])):
+        return None  # "titer >= 1:160" is a dilution: its first term is not the limit, and never read half of it
     limit = g.limit_re.match(text, end)
     if limit:
         try:
