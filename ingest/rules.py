@@ -917,6 +917,9 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             continue  # a flattened table whose name and value columns do not pair up: never guess the row
         changed_group = _change_after(text, groups, threshold, g)
         group = table_owner.get(threshold.start) or changed_group or _owner(text, groups, threshold)
+        named_after = group is None and _named_after(text, groups, threshold)
+        if named_after:
+            group = named_after
         if group is None:
             continue
         previous = last_of_group.get(id(group))
@@ -924,7 +927,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         chained = previous is not None and previous.end > group.end and not in_table and changed_group is None
         gap_start = previous.end if chained else group.end
         gap = text[gap_start:threshold.start] if group.end <= threshold.start else ""
-        if not in_table and changed_group is None:
+        if not in_table and changed_group is None and not named_after:
             if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
                 continue
             if chained and not _chain_gap_ok(gap, g):
@@ -1195,6 +1198,23 @@ def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
 def _owner(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
     before = [group for group in groups if group.end <= threshold.start]
     return before[-1] if before else None
+
+
+_NAMED_AFTER_GAP_RE = re.compile(r"\s*(?:of\s+)?(?:the\s+)?", re.IGNORECASE)
+
+
+def _named_after(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
+    """The analyte named right after a threshold that no analyte precedes ("a maximum of 30% bone marrow blasts",
+    ">= 1.5 x 10^9/L neutrophils"). Relies on the name following the quantity directly (nothing but "of"/"the"
+    between) and on the quantity carrying a unit or a ULN/LLN multiple, which the analyte's units then check: a bare
+    number before a name ("2 platelet transfusions") counts something else."""
+    if threshold.unit is None and threshold.multiple_of is None:
+        return None
+    after = [group for group in groups if group.start >= threshold.end]
+    if not after:
+        return None
+    gap = _NAMED_AFTER_GAP_RE.fullmatch(text, threshold.end, after[0].start)
+    return after[0] if gap else None
 
 
 def _context_group(context: str, g: _Grammar) -> _Group | None:

@@ -78,3 +78,27 @@ def test_a_titre_written_as_a_reciprocal_number_is_unitless():
 def test_factor_viii_treatment_history_is_not_an_activity_limit():
     # "exposure days" are a count of treatment days, not a % activity
     assert rules_of("prior treatment with FVIII for at least 150 exposure days") == []
+
+
+# ------------------------------------------------------------------------------------ analyte named after the limit
+@pytest.mark.parametrize(("text", "expected"), [
+    ("MDS with at most 19% bone marrow blasts", ("BMBLAST", "<=", 19.0, "%")),
+    ("refractory anaemia with > 5% blasts in the bone marrow", ("BMBLAST", ">", 5.0, "%")),
+    ("at least 1.0 x 10^9/L neutrophils at baseline", ("NEUT", ">=", 1.0, "10^9/L")),
+])
+def test_a_limit_may_name_its_analyte_right_after_the_number(text, expected):
+    assert [brief(r) for r in rules_of(text)] == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "at least 2 platelet transfusions in the last month",  # a bare number before a name counts something else
+    "more than 3 hemoglobin measurements",
+    "≥ 30% of neutrophils",                                 # a unit the analyte is not measured in
+])
+def test_a_number_before_a_name_is_not_always_its_limit(text):
+    assert rules_of(text) == []
+
+
+def test_a_limit_after_its_analyte_still_belongs_to_it_not_to_the_next_name():
+    rules = rules_of("ALT < 2.5 x ULN bilirubin < 1.5 mg/dL")
+    assert [brief(r) for r in rules] == [("ALT", "<", 2.5, "ULN"), ("BILI", "<", 1.5, "mg/dL")]
