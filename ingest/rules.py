@@ -43,7 +43,10 @@ Forms beyond "<analyte> <comparator> <number> <unit>" (each relies on what its d
   keeps the limit's direction.
 * a two-column table flattened column by column (names on successive lines, then as many values) is paired
   row by row; when the columns do not pair up, none of its values is read.
-* not limits: numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
+* an analyte named right after its limit when none precedes it ("a maximum of 30% bone marrow blasts"): only for a
+  quantity with a unit or a ULN/LLN multiple, with nothing but "of"/"the" between.
+* not limits: a ratio with a colon ("titer >= 1:160" is a dilution; neither number is read);
+  numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
   unit except on a unitless analyte ("0-2" prior lines).
 
 The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
