@@ -43,7 +43,10 @@ Forms beyond "<analyte> <comparator> <number> <unit>" (each relies on what its d
   keeps the limit's direction.
 * a two-column table flattened column by column (names on successive lines, then as many values) is paired
   row by row; when the columns do not pair up, none of its values is read.
-* not limits: numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
+* an analyte named right after its limit when none precedes it ("a maximum of 30% bone marrow blasts"): only for a
+  quantity with a unit or a ULN/LLN multiple, with nothing but "of"/"the" between.
+* not limits: a ratio with a colon ("titer >= 1:160" is a dilution; neither number is read);
+  numbers after an assay property ("sensitivity of at least 25 mIU/mL"); a bare range without
   unit except on a unitless analyte ("0-2" prior lines).
 
 The phrase lists live in rule_patterns.yaml; this module is the grammar that combines them.
@@ -97,6 +100,10 @@ _GAP_ALLOWED_NUMBERS_RE = re.compile(
     r"(?i)\b(?:visit|day|week|cycle|c)\s*\d+(?:\s*d(?:ay)?\s*\d+)?\b|\bwithin\s+\d+\s*(?:days?|weeks?|hours?|h)\b"
     r"|\b(?:CKD-EPI|MDRD|IFCC|DCCT|NGSP)(?:\s*\d{4})?\b|/\s*1[.,]73\s*m2")
 _GAP_NUMBER_RE = re.compile(r"\d")
+# A ratio written with a colon (a titre "1:160", a dilution "1 : 40"): neither of its numbers is a quantity alone.
+# Relies on lab limits never being written as "N:M" otherwise (times of day do not follow a comparator).
+_RATIO_AHEAD_RE = re.compile(r"\s?:\s?\d")
+_RATIO_BEHIND_RE = re.compile(r"\d\s?:\s?$")
 _LEADING_LABEL_RE = re.compile(r"^\s*(?:\[\w{1,5}\]|\(?\w{1,4}[.)])\s+")
 _GAP_LIMIT_FIRST = 70  # chars between an analyte name and its first threshold
 _GAP_LIMIT_CHAINED = 90  # chars between one threshold and the next one on the same analyte
@@ -498,6 +505,8 @@ def _read_quantity(text: str, pos: int, g: _Grammar, *, allow_bare_limit: bool =
                 return _Quantity(1.0, pos + limit.end(), multiple_of=kind)
         return None
     end = number.end()
+    if _RATIO_AHEAD_RE.match(text, end) or (pos and _RATIO_BEHIND_RE.search(text[max(0, pos - 6):pos])):
+        return None  # "titer >= 1:160" is a dilution: its first term is not the limit, and never read half of it
     limit = g.limit_re.match(text, end)
     if limit:
         try:
@@ -911,6 +920,9 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
             continue  # a flattened table whose name and value columns do not pair up: never guess the row
         changed_group = _change_after(text, groups, threshold, g)
         group = table_owner.get(threshold.start) or changed_group or _owner(text, groups, threshold)
+        named_after = group is None and _named_after(text, groups, threshold)
+        if named_after:
+            group = named_after
         if group is None:
             continue
         previous = last_of_group.get(id(group))
@@ -918,7 +930,7 @@ def extract_rules(text: str, *, context: str | None = None) -> list[LabRule]:
         chained = previous is not None and previous.end > group.end and not in_table and changed_group is None
         gap_start = previous.end if chained else group.end
         gap = text[gap_start:threshold.start] if group.end <= threshold.start else ""
-        if not in_table and changed_group is None:
+        if not in_table and changed_group is None and not named_after:
             if len(gap) > (_GAP_LIMIT_CHAINED if chained else _GAP_LIMIT_FIRST) or _SENTENCE_END_RE.search(gap):
                 continue
             if chained and not _chain_gap_ok(gap, g):
@@ -1189,6 +1201,23 @@ def _chain_gap_ok(gap: str, g: _Grammar) -> bool:
 def _owner(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
     before = [group for group in groups if group.end <= threshold.start]
     return before[-1] if before else None
+
+
+_NAMED_AFTER_GAP_RE = re.compile(r"\s*(?:of\s+)?(?:the\s+)?", re.IGNORECASE)
+
+
+def _named_after(text: str, groups: list[_Group], threshold: _Threshold) -> _Group | None:
+    """The analyte named right after a threshold that no analyte precedes ("a maximum of 30% bone marrow blasts",
+    ">= 1.5 x 10^9/L neutrophils"). Relies on the name following the quantity directly (nothing but "of"/"the"
+    between) and on the quantity carrying a unit or a ULN/LLN multiple, which the analyte's units then check: a bare
+    number before a name ("2 platelet transfusions") counts something else."""
+    if threshold.unit is None and threshold.multiple_of is None:
+        return None
+    after = [group for group in groups if group.start >= threshold.end]
+    if not after:
+        return None
+    gap = _NAMED_AFTER_GAP_RE.fullmatch(text, threshold.end, after[0].start)
+    return after[0] if gap else None
 
 
 def _context_group(context: str, g: _Grammar) -> _Group | None:

@@ -34,11 +34,14 @@ ureg.define("cell = count = cells")
 ureg.define("copy = count = copies")
 # eGFR is normalised to a body surface of 1.73 m²: an area, so mL/min/1.73m² never converts to plain mL/min.
 ureg.define("bsa_1_73 = 1.73 * meter ** 2")
+# A Bethesda unit (coagulation-factor inhibitor titre) is defined by its assay: the inhibitor that neutralises half
+# the factor of normal plasma. Its own dimension, so BU/mL converts to BU/L and to nothing else.
+ureg.define("bethesda_unit = [bethesda] = BU")
 
 _EQUIVALENT = "[equivalent]"
 # Lab results measure mass, volume, time, amount, charge equivalents and counts; a unit that reads as a current,
 # temperature or luminous intensity is a misreading (the "K" of "mmol/mmol K" is Kreatinin, not kelvin).
-_LAB_DIMENSIONS = {"[mass]", "[length]", "[time]", "[substance]", "[equivalent]"}
+_LAB_DIMENSIONS = {"[mass]", "[length]", "[time]", "[substance]", "[equivalent]", "[bethesda]"}
 _MASS = "[mass]"
 _SUBSTANCE = "[substance]"
 
@@ -75,6 +78,8 @@ _LEXICON = {
     "e": "U", "me": "mU", "ue": "uU",
     "iu": "IU", "miu": "mIU", "uiu": "uIU", "kiu": "kIU", "ie": "IU", "mie": "mIU", "uie": "uIU",
     "kat": "kat", "ukat": "ukat", "nkat": "nkat", "mkat": "mkat",
+    # Bethesda units of a coagulation-factor inhibitor ("BU/mL"; pint alone would read "bu" as a bushel)
+    "bu": "BU",
     # time
     "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s", "ms": "ms", "msec": "ms", "msecs": "ms",
     "millisecond": "ms", "milliseconds": "ms", "min": "min", "mins": "min", "minute": "min", "minutes": "min",
@@ -115,7 +120,7 @@ _PREFIXES = ("", "f", "p", "n", "u", "m", "c", "d", "k")
 _LAB_WORDS = frozenset(
     [prefix + base for prefix in _PREFIXES for base in ("g", "L", "mol", "Eq", "U", "IU", "kat", "m", "Pa", "s")]
     + ["min", "h", "d", "wk", "week", "weeks", "month", "months", "year", "years", "mmHg", "cell", "copy",
-       "count", "percent", "permille", "bsa_1_73"]
+       "count", "percent", "permille", "bsa_1_73", "BU"]
 )
 _AMBIGUOUS_PRODUCT = re.compile(r"/[^*]*\*")  # a/b*c: (a/b)*c by arithmetic, a/(b*c) as labs often mean
 _NO_UNIT = {"", "no units", "none", "n/a", "na", "nan", "null", "-", "--"}

@@ -3,7 +3,7 @@ eval/gold/real_protocol_thresholds.csv (one row per threshold, with its page), i
 ingest.parse_protocol finds, with the right analyte, comparator, number(s), unit or multiple, condition and page.
 The three negative-control protocols yield no lab rule in their eligibility criteria.
 
-Rows marked catalog=no are thresholds on tests the labs catalog does not hold (FSH, calcitonin, M protein, ...):
+Rows marked catalog=no are thresholds on tests the labs catalog does not hold (estradiol, M protein, ...):
 they are listed so the table is complete, and must not turn into a rule on some other analyte.
 """
 
