@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from ingest.models import LabRule
 from labs.errors import TrialGuardError
 from ui.audit import AuditStore, open_store
+from ui.rule_text import describe_rule as _describe_rule
 from ui.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,39 +120,8 @@ def reviewer() -> tuple[str, bool]:
     return (st.session_state.get("reviewer_name") or "").strip(), False
 
 
-def describe_rule(rule: LabRule) -> str:
-    """One line a reviewer can check against the criterion text, e.g. 'ALT > 2.5 × ULN (if liver metastases)'."""
-    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
-    if rule.comparator.value == "between":
-        threshold = f"{_num(rule.low)}–{_num(rule.high)}{unit}"
-        text = f"{rule.analyte} between {threshold}"
-    elif rule.offset_from and rule.value is not None:  # "≥ ULN + 5 s", never "≥ 5 s"
-        sign = "+" if rule.value >= 0 else "-"
-        text = f"{rule.analyte} {rule.comparator.value} {rule.offset_from} {sign} {_num(abs(rule.value))} {rule.unit or ''}"
-    else:
-        text = f"{rule.analyte} {rule.comparator.value} {_num(rule.value)}{unit}"
-    if rule.measure == "change":
-        text += " (change between visits)"
-    if rule.alternatives:
-        text += " [" + "; ".join(f"{_num(a.value or a.low)} {a.unit}" for a in rule.alternatives) + "]"
-    extras = []
-    if rule.condition:
-        extras.append(f"{rule.condition_type or 'if'} {rule.condition}")
-    if rule.sex:
-        extras.append(f"sex {rule.sex.value}")
-    if rule.window_days is not None:
-        extras.append(f"within {rule.window_days} d of {rule.window_anchor or 'anchor'}")
-    if extras:
-        text += " (" + ", ".join(extras) + ")"
-    if rule.source == "reviewer":
-        text += " · reviewer correction"
-    return text
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value:g}"
+# One rendering of a rule for app and CLI alike (ui/rule_text.py); kept importable from here.
+describe_rule = _describe_rule
 
 
 def show_error(exc: Exception) -> None:
