@@ -37,7 +37,7 @@ def count_criteria(protocol: Protocol) -> CriteriaCount:
     """The one count of criteria, context segments and parsed rules used by every screen."""
     context = sum(c.kind is CriterionKind.CONTEXT for c in protocol.criteria)
     return CriteriaCount(criteria=len(protocol.criteria) - context, context=context,
-                         rules=sum(len(c.rules) for c in protocol.criteria if c.kind is not CriterionKind.CONTEXT))
+                         rules=sum(len(c.rules) for c in protocol.criteria))
 
 
 class Level(str, Enum):

@@ -18,6 +18,8 @@ def _unit_part(rule: LabRule) -> str:
     if rule.multiple_of:
         return f" × {rule.multiple_of}"
     shown = show_unit(rule.unit)
+    if shown.startswith("10"):  # a count in powers of ten reads '90 × 10⁹/L', as protocols print it
+        return f" × {shown}"
     return f" {shown}" if shown else ""
 
 
