@@ -171,3 +171,27 @@ def test_review_rates_and_eval_table():
                                 "floors": [{"key": "verdict.accuracy", "bound": ">= 0.95", "value": 0.97, "ok": True}]})
     assert table.to_dict("records") == [{"suite": "verdict", "metric": "accuracy", "value": 0.97,
                                          "floor": ">= 0.95", "meets floor": "yes"}]
+
+
+def test_protocols_page_checklist_links_to_the_corrections_page(app, tmp_path):
+    """A fresh protocol with an unread threshold: the checklist names it and links to its criterion; the same
+    upload again says already ingested."""
+    text = ("PROTOCOL TG-LINK-044 Version 2.0\nEffective date: 2025-01-15\n\n5.1 Inclusion Criteria\n"
+            "1. Adults aged 18 years or older.\n2. Platelet count >= 100,000/uL.\n"
+            "3. Erythrocyte sedimentation rate < 40 mm/h.\n\n5.2 Exclusion Criteria\n1. Bilirubin > 2 mg/dL.\n")
+    app.switch_page("views/protocols.py").run()
+    _ok(app)
+    for attempt in range(2):
+        app.file_uploader(key="proto_upload").set_value(("tg_link_044.txt", text.encode(), "text/plain"))
+        next(b for b in app.button if b.label == "Ingest").click().run()
+        _ok(app)
+        shown = [m.value for m in app.markdown]
+        assert any("mm/h" in m and "threshold not read" in m for m in shown), shown
+        links = [link.proto for link in app.get("page_link")]
+        assert any(link.label == "Correct 3 on the Corrections page" and link.page.endswith("corrections")
+                   and "criterion=" in link.query_string and "%3Ainclusion%3A3" in link.query_string
+                   for link in links), links
+        if attempt == 0:
+            assert any("Ingested" in s.value and "version 2.0" in s.value for s in app.success), app.success
+        else:
+            assert any("already ingested" in i.value for i in app.info), [i.value for i in app.info]
