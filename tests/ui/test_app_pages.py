@@ -195,3 +195,20 @@ def test_protocols_page_checklist_links_to_the_corrections_page(app, tmp_path):
             assert any("Ingested" in s.value and "version 2.0" in s.value for s in app.success), app.success
         else:
             assert any("already ingested" in i.value for i in app.info), [i.value for i in app.info]
+
+
+def test_corrections_page_opens_on_the_linked_criterion(app):
+    """The checklist's link (?criterion=<id>) opens Corrections on that protocol, version and criterion."""
+    from ui.services import build_index
+    from ui.settings import Settings
+
+    index = build_index(Settings())
+    info = index.protocols()[0]
+    protocol = index.protocol(info.protocol_id, info.version)
+    target = [c for c in protocol.criteria if c.kind.value != "context"][-1]
+    app.query_params["criterion"] = target.id
+    app.switch_page("views/corrections.py").run()
+    _ok(app)
+    assert app.selectbox(key="corr_protocol").value == info.protocol_id
+    assert app.selectbox(key="corr_version").value == info.version
+    assert app.selectbox(key="corr_criterion").value.startswith(f"{target.kind.value} {target.label} ·")
