@@ -173,9 +173,17 @@ def test_review_rates_and_eval_table():
                                          "floor": ">= 0.95", "meets floor": "yes"}]
 
 
-def test_protocols_page_checklist_links_to_the_corrections_page(app, tmp_path):
+def test_protocols_page_checklist_links_to_the_corrections_page(app_env, tmp_path, monkeypatch):
     """A fresh protocol with an unread threshold: the checklist names it and links to its criterion; the same
-    upload again says already ingested."""
+    upload again says already ingested. Its own data dir: the session's holds only the demo protocol."""
+    from streamlit.testing.v1 import AppTest
+
+    (tmp_path / "no_demo").mkdir()
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIALGUARD_PROTOCOLS_DIR", str(tmp_path / "no_demo"))
+    monkeypatch.setenv("TRIALGUARD_DB_URL", f"sqlite:///{tmp_path / 'audit.db'}")
+    app = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    app.run()
     text = ("PROTOCOL TG-LINK-044 Version 2.0\nEffective date: 2025-01-15\n\n5.1 Inclusion Criteria\n"
             "1. Adults aged 18 years or older.\n2. Platelet count >= 100,000/uL.\n"
             "3. Erythrocyte sedimentation rate < 40 mm/h.\n\n5.2 Exclusion Criteria\n1. Bilirubin > 2 mg/dL.\n")
