@@ -130,6 +130,25 @@ def _drives_deviation(line: str, kind: CriterionKind) -> bool:
     return outcome in (Verdict.VIOLATES.value, violating_part)
 
 
+def _deciding_parts(arithmetic: list[str], kind: CriterionKind) -> list[str]:
+    """The arithmetic a DVTERM states: only the parts that decided the deviation.
+
+    An arithmetic line ends '→ VIOLATES' or, for one branch of a conditional rule, '→ VIOLATES [unless liver
+    metastases]'. A branch depends on a fact the lab file does not give, so when any unconditional part violates,
+    that part alone decided the verdict and the branches are left out; when only branches violate, each keeps its
+    condition in the term ('...; limit ≤ 2.5 × ULN [unless liver metastases]'), never stated as if it held
+    unconditionally. Relies on the engine's line shape: '<arithmetic> → <outcome>[ [<branch>]]'."""
+    parts: list[tuple[str, str]] = []
+    for line in arithmetic:
+        if not _drives_deviation(line, kind):
+            continue
+        body, outcome = line.rsplit(" → ", 1)
+        branch = outcome.split(" [", 1)[1].rstrip() if " [" in outcome else ""
+        parts.append((body, f" [{branch}" if branch else ""))
+    unconditional = [body for body, branch in parts if not branch]
+    return unconditional or [body + branch for body, branch in parts]
+
+
 def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
     """SDTM DV records, one per deviation (VIOLATES), numbered per subject."""
     records: list[dict[str, object]] = []
@@ -141,7 +160,7 @@ def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
         decod, category = _DV_TERMS.get(f.criterion_kind, ("PROTOCOL CRITERION NOT FOLLOWED", "OTHER"))
         sequence[pf.patient_id] = sequence.get(pf.patient_id, 0) + 1
         cite = f.citations[0] if f.citations else None
-        driving = [line.rsplit(" → ", 1)[0] for line in f.arithmetic if _drives_deviation(line, f.criterion_kind)]
+        driving = _deciding_parts(f.arithmetic, f.criterion_kind)
         term = f"{f.criterion_kind.value.capitalize()} {f.label}: {'; '.join(driving)}" if driving else f.rationale
         records.append({
             "STUDYID": study, "DOMAIN": "DV", "USUBJID": pf.patient_id, "DVSEQ": sequence[pf.patient_id],
