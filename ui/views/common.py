@@ -95,6 +95,9 @@ def trusted_user() -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+REVIEWER_PARAM = "reviewer"
+
+
 def reviewer_sidebar() -> None:
     """The reviewer box in the sidebar, shown on every page (the entry script renders it once per run)."""
     user = trusted_user()
@@ -103,13 +106,24 @@ def reviewer_sidebar() -> None:
         st.session_state["reviewer_verified"] = user
         return
     st.session_state.pop("reviewer_verified", None)
+    # A refresh starts a new session, so the typed name also lives in the page address (?reviewer=...): it is the
+    # same typed label, as (un)trustworthy as the box, and needs no cookie or server-side file. Read once per
+    # session, before the box is drawn; written back on every run (a page switch drops query parameters).
+    if "reviewer_name" not in st.session_state:
+        st.session_state["reviewer_name"] = (st.query_params.get(REVIEWER_PARAM) or "").strip()[:100]
     # Rendered by the entry script on every run, so the name survives page switches.
     st.sidebar.text_input(
         "Reviewer name",
         key="reviewer_name",
         help="A label you type: it is recorded with each action but proves nothing about identity "
-        "unless the app runs behind an SSO proxy (see README, Access).",
+        "unless the app runs behind an SSO proxy (see README, Access). It is kept in the page address, "
+        "so it survives a refresh and a bookmark.",
     )
+    name = (st.session_state.get("reviewer_name") or "").strip()
+    if name and st.query_params.get(REVIEWER_PARAM) != name:
+        st.query_params[REVIEWER_PARAM] = name
+    elif not name and REVIEWER_PARAM in st.query_params:
+        del st.query_params[REVIEWER_PARAM]
 
 
 def reviewer() -> tuple[str, bool]:
