@@ -21,6 +21,7 @@ from reasoning.batch import PatientFinding, ScreeningResult
 from reasoning.evaluate import PART_FAILS, PART_HOLDS
 from reasoning.models import CriterionKind, Verdict
 from reasoning.verdict_words import words
+from ui.units_display import with_unit
 
 FINDING_COLUMNS = [
     "patient_id", "protocol_id", "version", "phase", "lab_date", "criterion_id", "kind", "label", "verdict",
@@ -70,7 +71,7 @@ def _observations_text(pf: PatientFinding) -> str:
     for o in pf.finding.observations:
         ref = " ".join(x for x in (f"LLN {o.lln:g}" if o.lln is not None else "",
                                    f"ULN {o.uln:g}" if o.uln is not None else "") if x)
-        parts.append(f"{o.analyte} {o.value:g} {o.unit or ''}".strip() + (f" ({ref})" if ref else "")
+        parts.append(with_unit(f"{o.analyte} {o.value:g}", o.unit) + (f" ({ref})" if ref else "")
                      + (f" on {o.date}" if o.date else "") + (f" [{o.source}]" if o.source else ""))
     return "; ".join(parts)
 

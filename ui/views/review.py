@@ -7,6 +7,7 @@ import streamlit as st
 
 from reasoning.models import OverallVerdict, Verdict
 from ui.audit import Action, AuditError, FlagKind, ItemKind, ItemState, ItemStatus
+from ui.units_display import with_unit
 from ui.views import common
 from reasoning.verdict_words import kind_name, words
 from ui.views.card import render_assessment
@@ -35,7 +36,7 @@ def item_label(state: ItemState) -> str:
     observations = snapshot.get("observations") or []
     patient = next((o.get("patient_id") for o in observations if o.get("patient_id")), None)
     values = ", ".join(
-        f"{o.get('analyte')} {o.get('value')}{' ' + o['unit'] if o.get('unit') else ''}" for o in observations[:2]
+        with_unit(f"{o.get('analyte')} {o.get('value')}", o.get("unit")) for o in observations[:2]
     )
     question = snapshot.get("question") or ""
     current = state.latest.after.get(verdict_key(state)) if state.latest.after else None
