@@ -153,7 +153,9 @@ def _metadata_items(protocol: Protocol, given_version: str | None, given_date: d
     """Version and effective date: given by the person ingesting, read from the document, or not found.
 
     Relies on parse_protocol's documented fallback: with no version given or found, the version is '1'; so a
-    '1' that the text never states as a version is reported as not found."""
+    '1' that the text never states as a version is reported as not found. Protocol.text has its running headers
+    stripped, so a '1' stated only in a running header is reported as not found too: a needless check, never a
+    false assurance."""
     items = []
     if given_version:
         items.append(CheckItem(level=Level.OK, topic="version", text=f"version {protocol.version}: given at ingest"))
@@ -214,10 +216,25 @@ def _problem_items(protocol: Protocol) -> list[CheckItem]:
     return items
 
 
+def _recorded_metadata_items(protocol: Protocol) -> list[CheckItem]:
+    """For a version already in the index, where nobody knows any more whether the version and date were typed
+    at ingest or read from the document: say what is recorded, and a missing date."""
+    items = [CheckItem(level=Level.OK, topic="version", text=f"version {protocol.version} (as recorded at ingest)")]
+    if protocol.effective_date:
+        items.append(CheckItem(level=Level.OK, topic="date",
+                               text=f"effective date {protocol.effective_date} (as recorded at ingest)"))
+    else:
+        items.append(CheckItem(level=Level.CHECK, topic="date", text=(
+            "NO effective date recorded: the version in force cannot be chosen by lab date; re-ingest with it")))
+    return items
+
+
 def ingest_report(protocol: Protocol, *, already_ingested: bool = False, given_version: str | None = None,
-                  given_date: dt.date | None = None) -> IngestReport:
-    """The checklist after an ingest (or for a version already in the index)."""
-    items = [*_criteria_items(protocol), *_metadata_items(protocol, given_version, given_date),
+                  given_date: dt.date | None = None, at_ingest: bool = True) -> IngestReport:
+    """The checklist after an ingest, or (at_ingest=False) for a version already in the index, where what was
+    given at ingest is no longer known."""
+    metadata = _metadata_items(protocol, given_version, given_date) if at_ingest else _recorded_metadata_items(protocol)
+    items = [*_criteria_items(protocol), *metadata,
              *_problem_items(protocol), *_rule_items(protocol)]
     return IngestReport(protocol_id=protocol.protocol_id, version=protocol.version, already_ingested=already_ingested,
                         count=count_criteria(protocol), items=items)

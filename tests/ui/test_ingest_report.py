@@ -132,3 +132,10 @@ def test_cli_ingest_shows_the_checklist_says_already_ingested_and_counts_agree(d
 
     info = next(i for i in build_index(Settings()).protocols() if i.protocol_id == parsed.protocol_id)
     assert (info.criteria_count, info.rules_count) == (count_criteria(parsed).criteria, count_criteria(parsed).rules)
+
+
+def test_a_stored_version_does_not_claim_where_its_version_came_from(parsed):
+    items = {i.topic: i for i in ingest_report(parsed, at_ingest=False).items if i.topic in ("version", "date")}
+    assert "as recorded at ingest" in items["version"].text and "read from the document" not in items["version"].text
+    undated = ingest_report(parsed.model_copy(update={"effective_date": None}), at_ingest=False)
+    assert any(i.topic == "date" and i.level is Level.CHECK for i in undated.items)

@@ -182,7 +182,7 @@ def render() -> None:
         protocol = common.corrected_protocol(protocol_id, version)
         st.caption("Rules marked 'reviewer correction' replace the parsed ones (see Corrections).")
         st.dataframe(criteria_table(protocol, show_context), hide_index=True, width="stretch")
-        show_checklist(ingest_report(protocol))
+        show_checklist(ingest_report(protocol, at_ingest=False))
     with diff_tab:
         diff_view(protocol_id, versions)
 
