@@ -30,6 +30,15 @@ def ingest_document(index, path: Path, *, protocol_id: str | None = None, versio
                     effective_date: dt.date | None = None, title: str | None = None,
                     lab_manual: Path | None = None, allow_empty: bool = False) -> Protocol:
     """Parse one document (with its study lab manual, if any) and index it (an unchanged file is skipped)."""
+    return ingest_document_result(index, path, protocol_id=protocol_id, version=version,
+                                  effective_date=effective_date, title=title, lab_manual=lab_manual,
+                                  allow_empty=allow_empty)[0]
+
+
+def ingest_document_result(index, path: Path, *, protocol_id: str | None = None, version: str | None = None,
+                           effective_date: dt.date | None = None, title: str | None = None,
+                           lab_manual: Path | None = None, allow_empty: bool = False):
+    """As ingest_document, with the index's IngestResult (skipped=True: the same file was already ingested)."""
     from ingest import parse_protocol
 
     protocol = parse_protocol(path, protocol_id=protocol_id, version=version, effective_date=effective_date,
@@ -37,8 +46,7 @@ def ingest_document(index, path: Path, *, protocol_id: str | None = None, versio
     require_eligibility(protocol, path, allow_empty)
     if title and not protocol.title:
         protocol = protocol.model_copy(update={"title": title})
-    index.ingest(protocol)
-    return protocol
+    return protocol, index.ingest(protocol)
 
 
 def ensure_demo_protocols(index, protocols_dir: Path) -> list[str]:

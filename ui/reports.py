@@ -23,6 +23,7 @@ from reasoning.batch import PatientFinding, ScreeningResult
 from reasoning.evaluate import PART_FAILS, PART_HOLDS
 from reasoning.models import CriterionKind, Verdict
 from reasoning.verdict_words import words
+from ui.units_display import with_unit
 
 FINDING_COLUMNS = [
     "patient_id", "protocol_id", "version", "phase", "lab_date", "criterion_id", "kind", "label", "verdict",
@@ -84,7 +85,7 @@ def _observations_text(pf: PatientFinding) -> str:
     for o in pf.finding.observations:
         ref = " ".join(x for x in (f"LLN {o.lln:g}" if o.lln is not None else "",
                                    f"ULN {o.uln:g}" if o.uln is not None else "") if x)
-        parts.append(f"{o.analyte} {o.value:g} {o.unit or ''}".strip() + (f" ({ref})" if ref else "")
+        parts.append(with_unit(f"{o.analyte} {o.value:g}", o.unit) + (f" ({ref})" if ref else "")
                      + (f" on {o.date}" if o.date else "") + (f" [{o.source}]" if o.source else ""))
     return "; ".join(parts)
 
@@ -145,6 +146,25 @@ def _drives_deviation(line: str, kind: CriterionKind) -> bool:
     return outcome in (Verdict.VIOLATES.value, violating_part)
 
 
+def _deciding_parts(arithmetic: list[str], kind: CriterionKind) -> list[str]:
+    """The arithmetic a DVTERM states: only the parts that decided the deviation.
+
+    An arithmetic line ends '→ VIOLATES' or, for one branch of a conditional rule, '→ VIOLATES [unless liver
+    metastases]'. A branch depends on a fact the lab file does not give, so when any unconditional part violates,
+    that part alone decided the verdict and the branches are left out; when only branches violate, each keeps its
+    condition in the term ('...; limit ≤ 2.5 × ULN [unless liver metastases]'), never stated as if it held
+    unconditionally. Relies on the engine's line shape: '<arithmetic> → <outcome>[ [<branch>]]'."""
+    parts: list[tuple[str, str]] = []
+    for line in arithmetic:
+        if not _drives_deviation(line, kind):
+            continue
+        body, outcome = line.rsplit(" → ", 1)
+        branch = outcome.split(" [", 1)[1].rstrip() if " [" in outcome else ""
+        parts.append((body, f" [{branch}" if branch else ""))
+    unconditional = [body for body, branch in parts if not branch]
+    return unconditional or [body + branch for body, branch in parts]
+
+
 def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
     """SDTM DV records, one per deviation (VIOLATES), numbered per subject."""
     records: list[dict[str, object]] = []
@@ -156,7 +176,7 @@ def dv_records(result: ScreeningResult) -> list[dict[str, object]]:
         decod, category = _DV_TERMS.get(f.criterion_kind, ("PROTOCOL CRITERION NOT FOLLOWED", "OTHER"))
         sequence[pf.patient_id] = sequence.get(pf.patient_id, 0) + 1
         cite = f.citations[0] if f.citations else None
-        driving = [line.rsplit(" → ", 1)[0] for line in f.arithmetic if _drives_deviation(line, f.criterion_kind)]
+        driving = _deciding_parts(f.arithmetic, f.criterion_kind)
         term = f"{f.criterion_kind.value.capitalize()} {f.label}: {'; '.join(driving)}" if driving else f.rationale
         records.append({
             "STUDYID": study, "DOMAIN": "DV", "USUBJID": pf.patient_id, "DVSEQ": sequence[pf.patient_id],

@@ -141,3 +141,23 @@ def test_exported_csv_cells_never_run_as_spreadsheet_formulas(write_csv, tmp_pat
     assert ids == {"'" + hostile, "'@SUM(1)", "'+cmd"}
     assert "-2" in cells, "a number that starts with '-' is data, not a formula, and stays as it is"
     assert not [c for c in cells if c.startswith(("=", "+", "@"))]
+
+
+def test_dv_term_states_only_what_decided_the_deviation(write_csv):
+    """A conditional branch ('≤ 5 × ULN if liver metastases') is undecided when the lab file says nothing of
+    metastases: the DVTERM names the unconditional part that violated, and never a branch stripped of its
+    condition."""
+    rules = [("inclusion", "I9", "AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases) and ALT ≤ 2.5 × ULN.")]
+    protocol = make_protocol("1.0", "2024-01-15", rules)
+    labs = ("patient_id,test,value,unit,uln,date,reference_start\n"
+            "P7,AST,130,U/L,40,2024-03-01,2024-03-05\nP7,ALT,400,U/L,40,2024-03-01,2024-03-05\n"
+            "P8,AST,300,U/L,40,2024-03-01,2024-03-05\nP8,ALT,20,U/L,40,2024-03-01,2024-03-05\n")
+    result = screen(read_lab_file(write_csv(labs)), [protocol])
+    terms = {r["USUBJID"]: r["DVTERM"] for r in dv_records(result)}
+    # P7: ALT 10 × ULN violates whatever the metastases; the AST branch (3.25 × ULN) decided nothing.
+    assert "P7" in terms and "ALT" in terms["P7"] and "AST" not in terms["P7"], terms
+    # P8: AST 7.5 × ULN violates both branches, so the branches decided it: each is stated with its condition.
+    parts = terms["P8"].split(": ", 1)[1].split("; AST")
+    assert len(parts) == 2 and all("AST" in terms["P8"] and part.rstrip().endswith("metastases]") for part in parts), (
+        terms)
+    assert "[unless liver metastases]" in terms["P8"] and "[if liver metastases]" in terms["P8"]

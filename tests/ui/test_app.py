@@ -186,3 +186,31 @@ def test_an_internal_fault_is_one_sentence_and_its_traceback_goes_to_a_log(app_e
     log = tmp_path / "logs" / "app-errors.log"
     assert str(log.resolve()) in error.value and "internal_key_xyz" not in error.value
     assert "KeyError" in log.read_text() and "internal_key_xyz" in log.read_text()
+
+
+def test_review_audit_view_filters_all_items_and_the_reviewer_name_survives_a_refresh(app_db, app, ask):
+    first = app_db.submit(ask(QUESTION), actor="cra one").item_id
+    second = app_db.submit(ask(QUESTION), actor="cra two").item_id
+    app_db.review(first, Action.CONFIRMED, actor="Dr Ada", actor_verified=False, comment="checked against source")
+    app_db.review(second, Action.FLAGGED, actor="Dr Bo", actor_verified=False, comment="page looks wrong",
+                  flag_kind="wrong_citation")
+    app.text_input(key="reviewer_name").input("Dr Ada").run()
+    app.switch_page("views/review.py").run()
+    _ok(app)
+    audit = next(d for d in app.dataframe if "who" in d.value.columns and "item" in d.value.columns).value
+    assert len(audit) == 4 and set(audit["item"]) == {first, second}  # every item's records, not one item's
+    app.multiselect(key="audit_actions").select("flagged").run()
+    audit = next(d for d in app.dataframe if "item" in d.value.columns).value
+    assert list(audit["item"]) == [second] and list(audit["who"]) == ["Dr Bo"]
+    app.multiselect(key="audit_actions").unselect("flagged")
+    app.multiselect(key="audit_actors").select("Dr Ada").run()
+    audit = next(d for d in app.dataframe if "item" in d.value.columns).value
+    assert list(audit["action"]) == ["confirmed"] and list(audit["item"]) == [first]
+    # The name is in the page address: a new session (a refresh) opened on that address starts with it.
+    assert app.query_params.get("reviewer") in ("Dr Ada", ["Dr Ada"])
+    from streamlit.testing.v1 import AppTest
+
+    fresh = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    fresh.query_params["reviewer"] = "Dr Ada"
+    fresh.run()
+    assert fresh.text_input(key="reviewer_name").value == "Dr Ada"

@@ -32,7 +32,9 @@ def test_protocols_page_ingests_a_version_lists_rules_and_diffs(app):
     app.date_input(key="proto_effective").set_value(dt.date(2024, 6, 1))
     next(b for b in app.button if b.label == "Ingest").click().run()
     _ok(app)
-    assert any("Ingested TG-ONC-001 version 2.0" in s.value for s in app.success)
+    # Another test of the session may have ingested this same file already: then the page says so (issue 20).
+    assert any("Ingested TG-ONC-001 version 2.0" in s.value for s in app.success) or any(
+        "TG-ONC-001 version 2.0 was already ingested" in i.value for i in app.info)
 
     versions = app.dataframe[0].value
     assert set(versions["version"]) >= {"1.0", "2.0"}
@@ -171,3 +173,52 @@ def test_review_rates_and_eval_table():
                                 "floors": [{"key": "verdict.accuracy", "bound": ">= 0.95", "value": 0.97, "ok": True}]})
     assert table.to_dict("records") == [{"suite": "verdict", "metric": "accuracy", "value": 0.97,
                                          "floor": ">= 0.95", "meets floor": "yes"}]
+
+
+def test_protocols_page_checklist_links_to_the_corrections_page(app_env, tmp_path, monkeypatch):
+    """A fresh protocol with an unread threshold: the checklist names it and links to its criterion; the same
+    upload again says already ingested. Its own data dir: the session's holds only the demo protocol."""
+    from streamlit.testing.v1 import AppTest
+
+    (tmp_path / "no_demo").mkdir()
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIALGUARD_PROTOCOLS_DIR", str(tmp_path / "no_demo"))
+    monkeypatch.setenv("TRIALGUARD_DB_URL", f"sqlite:///{tmp_path / 'audit.db'}")
+    app = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    app.run()
+    text = ("PROTOCOL TG-LINK-044 Version 2.0\nEffective date: 2025-01-15\n\n5.1 Inclusion Criteria\n"
+            "1. Adults aged 18 years or older.\n2. Platelet count >= 100,000/uL.\n"
+            "3. Erythrocyte sedimentation rate < 40 mm/h.\n\n5.2 Exclusion Criteria\n1. Bilirubin > 2 mg/dL.\n")
+    app.switch_page("views/protocols.py").run()
+    _ok(app)
+    for attempt in range(2):
+        app.file_uploader(key="proto_upload").set_value(("tg_link_044.txt", text.encode(), "text/plain"))
+        next(b for b in app.button if b.label == "Ingest").click().run()
+        _ok(app)
+        shown = [m.value for m in app.markdown]
+        assert any("mm/h" in m and "threshold not read" in m for m in shown), shown
+        links = [link.proto for link in app.get("page_link")]
+        assert any(link.label == "Correct 3 on the Corrections page" and link.page.endswith("corrections")
+                   and "criterion=" in link.query_string and "%3Ainclusion%3A3" in link.query_string
+                   for link in links), links
+        if attempt == 0:
+            assert any("Ingested" in s.value and "version 2.0" in s.value for s in app.success), app.success
+        else:
+            assert any("already ingested" in i.value for i in app.info), [i.value for i in app.info]
+
+
+def test_corrections_page_opens_on_the_linked_criterion(app):
+    """The checklist's link (?criterion=<id>) opens Corrections on that protocol, version and criterion."""
+    from ui.services import build_index
+    from ui.settings import Settings
+
+    index = build_index(Settings())
+    info = index.protocols()[0]
+    protocol = index.protocol(info.protocol_id, info.version)
+    target = [c for c in protocol.criteria if c.kind.value != "context"][-1]
+    app.query_params["criterion"] = target.id
+    app.switch_page("views/corrections.py").run()
+    _ok(app)
+    assert app.selectbox(key="corr_protocol").value == info.protocol_id
+    assert app.selectbox(key="corr_version").value == info.version
+    assert app.selectbox(key="corr_criterion").value.startswith(f"{target.kind.value} {target.label} ·")

@@ -63,23 +63,6 @@ def protocol_json(protocol: Protocol) -> dict[str, object]:
     }
 
 
-def _describe(rule: LabRule) -> str:
-    if rule.comparator.value == "between":
-        limit = f"{rule.low:g}–{rule.high:g}"
-    else:
-        limit = f"{rule.comparator.value} {rule.value:g}" if rule.value is not None else rule.comparator.value
-    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
-    if rule.offset_from and rule.value is not None:  # "≥ ULN + 5 s", never "≥ 5 s"
-        sign = "+" if rule.value >= 0 else "-"
-        limit, unit = f"{rule.comparator.value} {rule.offset_from} {sign} {abs(rule.value):g}", f" {rule.unit or ''}"
-    if rule.measure == "change":
-        unit += " (change between visits)"
-    condition = f" ({rule.condition_type or 'if'} {rule.condition})" if rule.condition else ""
-    sex = f" [{rule.sex.value}]" if rule.sex else ""
-    window = f" within {rule.window_days} d before {rule.window_anchor}" if rule.window_days else ""
-    return f"{rule.analyte} {limit}{unit}{condition}{sex}{window}"
-
-
 def _sets_table(protocol: Protocol) -> Table:
     """Per eligibility set: its count, section, pages and how the section was found."""
     table = Table(title="eligibility sets")
@@ -104,6 +87,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Parse a protocol and show its criteria with labels, pages and lab rules."""
         from ingest.protocol import parse_protocol
+        from ui.ingest_report import count_criteria
+        from ui.rule_text import describe_rule
 
         # Parse completely before printing anything: an unreadable file gives an error and no partial output.
         protocol = parse_protocol(file, protocol_id=protocol_id, version=version)
@@ -117,7 +102,7 @@ def register(app: typer.Typer) -> None:
         console.print(_sets_table(protocol))
         several = {c.criteria_set for c in protocol.criteria if c.criteria_set != c.kind.value}
         table = Table(
-            title=f"{protocol.protocol_id} version {protocol.version} — {len(protocol.criteria)} criteria",
+            title=f"{protocol.protocol_id} version {protocol.version} — {count_criteria(protocol).sentence()}",
             show_lines=True,
         )
         columns = ("kind", "set", "label", "section", "page", "text", "lab rules") if several else (
@@ -128,7 +113,7 @@ def register(app: typer.Typer) -> None:
             pages = str(c.page_start) if c.page_start == c.page_end else f"{c.page_start}–{c.page_end}"
             section = " ".join(part for part in (c.section_number, c.section_title) if part)
             text = c.text if len(c.text) <= 400 else c.text[:400] + " …"
-            row = [c.kind.value, c.label, section, pages, text, "\n".join(_describe(r) for r in c.rules) or "-"]
+            row = [c.kind.value, c.label, section, pages, text, "\n".join(describe_rule(r) for r in c.rules) or "-"]
             if several:
                 row.insert(1, c.criteria_set)
             table.add_row(*row)

@@ -12,6 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from labs.errors import ConfigError, TrialGuardError
+from ui.ingest_report import IngestReport, Level
+
+_MARK = {Level.OK: "[green]ok   [/]", Level.CHECK: "[yellow]CHECK[/]", Level.ERROR: "[bold red]ERROR[/]"}
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".json"}
 
@@ -40,6 +43,14 @@ def _jobs(paths: list[Path], protocol_id: str | None, version: str | None, effec
     return jobs
 
 
+def print_checklist(console: Console, report: IngestReport) -> None:
+    """The same checklist the app's Protocols page shows; items about one criterion name its id for
+    `trialguard criteria` and the Corrections page."""
+    for item in report.items:
+        where = f"  [dim]({escape(item.criterion_id)})[/]" if item.criterion_id else ""
+        console.print(f"  {_MARK[item.level]} {item.topic}: {escape(item.text)}{where}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
@@ -59,6 +70,7 @@ def register(app: typer.Typer) -> None:
         from ingest import parse_protocol
         from ui.demo_protocols import require_eligibility
         from ui.services import build_index
+        from ui.ingest_report import ingest_report
         from ui.settings import Settings
 
         console = Console()
@@ -73,19 +85,6 @@ def register(app: typer.Typer) -> None:
                 try:
                     task = progress.add_task(f"parse {file.name}", total=None)
                     protocol = parse_protocol(file, protocol_id=pid, version=ver, effective_date=eff, lab_manual=manual)
-                    for problem in protocol.problems:
-                        # Lab-manual rows name their file first (rows left out); anything else is about the protocol.
-                        if manual is not None and problem.startswith(Path(manual).name):
-                            progress.console.print(f"[yellow]not used:[/] {problem}")
-                        else:
-                            progress.console.print(f"[bold red]problem:[/] {problem}")
-                    for found in protocol.eligibility_sets:
-                        pages = f"pp. {found.page_start}-{found.page_end}" if found.page_end > found.page_start else (
-                            f"p. {found.page_start}")
-                        progress.console.print(
-                            f"  {found.kind.value} set '{found.name}': {found.count} criteria, "
-                            f"{found.section_number or ''} {found.section_title}, {pages} (found by {found.found_by})"
-                        )
                     require_eligibility(protocol, file, allow_empty)
                     if title:  # the manifest's title is curated; a title read from a running header is not
                         protocol = protocol.model_copy(update={"title": title})
@@ -96,13 +95,18 @@ def register(app: typer.Typer) -> None:
 
                     result = index.ingest(protocol, progress=advance)
                     progress.update(task, completed=1, total=1) if result.skipped else None
-                    what = "unchanged, skipped" if result.skipped else f"{result.points} segments in {result.seconds:.1f} s"
+                    report = ingest_report(protocol, already_ingested=result.skipped, given_version=ver,
+                                           given_date=eff)
+                    what = "ALREADY INGESTED (same file): nothing changed" if result.skipped else (
+                        f"ingested, {result.points} segments in {result.seconds:.1f} s")
                     if result.replaced_sha256:
                         what += f" (replaced file {result.replaced_sha256[:12]})"
                     progress.console.print(
-                        f"{protocol.protocol_id} {protocol.version} "
-                        f"(effective {protocol.effective_date or 'unknown'}): {what}"
+                        f"[bold]{escape(protocol.protocol_id)} {escape(protocol.version)}[/] "
+                        f"(effective {protocol.effective_date or 'unknown'}): {what} · {report.count.sentence()}",
+                        highlight=False,
                     )
+                    print_checklist(progress.console, report)
                 except TrialGuardError as exc:  # this document only: the others are still ingested
                     failed.append(str(exc))
                     progress.console.print(f"[bold red]not ingested:[/] {escape(str(exc))}")

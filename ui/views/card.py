@@ -12,6 +12,7 @@ import streamlit as st
 from ingest.models import Criterion, Protocol
 from reasoning.models import Assessment, Citation, Finding, OverallVerdict, Verdict
 from reasoning.verdict_words import kind_name, words
+from ui.units_display import with_unit
 from ui.views import common
 
 BADGES = {
@@ -151,7 +152,7 @@ def render_assessment(assessment: Assessment, key: str = "card") -> None:
             st.caption(
                 "Judged on: "
                 + "; ".join(
-                    f"{o.analyte} {o.value:g} {o.unit or '(no unit)'}"
+                    f"{o.analyte} {with_unit(f'{o.value:g}', o.unit) if o.unit else f'{o.value:g} (no unit)'}"
                     + (f" (ULN {o.uln:g})" if o.uln is not None else "")
                     + (f" (LLN {o.lln:g})" if o.lln is not None else "")
                     + (f" on {o.date}" if o.date else "")

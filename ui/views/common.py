@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from ingest.models import LabRule
 from labs.errors import TrialGuardError
 from ui.audit import AuditStore, open_store
+from ui.rule_text import describe_rule as _describe_rule
 from ui.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +95,9 @@ def trusted_user() -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+REVIEWER_PARAM = "reviewer"
+
+
 def reviewer_sidebar() -> None:
     """The reviewer box in the sidebar, shown on every page (the entry script renders it once per run)."""
     user = trusted_user()
@@ -103,13 +106,24 @@ def reviewer_sidebar() -> None:
         st.session_state["reviewer_verified"] = user
         return
     st.session_state.pop("reviewer_verified", None)
+    # A refresh starts a new session, so the typed name also lives in the page address (?reviewer=...): it is the
+    # same typed label, as (un)trustworthy as the box, and needs no cookie or server-side file. Read once per
+    # session, before the box is drawn; written back on every run (a page switch drops query parameters).
+    if "reviewer_name" not in st.session_state:
+        st.session_state["reviewer_name"] = (st.query_params.get(REVIEWER_PARAM) or "").strip()[:100]
     # Rendered by the entry script on every run, so the name survives page switches.
     st.sidebar.text_input(
         "Reviewer name",
         key="reviewer_name",
         help="A label you type: it is recorded with each action but proves nothing about identity "
-        "unless the app runs behind an SSO proxy (see README, Access).",
+        "unless the app runs behind an SSO proxy (see README, Access). It is kept in the page address, "
+        "so it survives a refresh and a bookmark.",
     )
+    name = (st.session_state.get("reviewer_name") or "").strip()
+    if name and st.query_params.get(REVIEWER_PARAM) != name:
+        st.query_params[REVIEWER_PARAM] = name
+    elif not name and REVIEWER_PARAM in st.query_params:
+        del st.query_params[REVIEWER_PARAM]
 
 
 def reviewer() -> tuple[str, bool]:
@@ -120,39 +134,8 @@ def reviewer() -> tuple[str, bool]:
     return (st.session_state.get("reviewer_name") or "").strip(), False
 
 
-def describe_rule(rule: LabRule) -> str:
-    """One line a reviewer can check against the criterion text, e.g. 'ALT > 2.5 × ULN (if liver metastases)'."""
-    unit = f" × {rule.multiple_of}" if rule.multiple_of else (f" {rule.unit}" if rule.unit else "")
-    if rule.comparator.value == "between":
-        threshold = f"{_num(rule.low)}–{_num(rule.high)}{unit}"
-        text = f"{rule.analyte} between {threshold}"
-    elif rule.offset_from and rule.value is not None:  # "≥ ULN + 5 s", never "≥ 5 s"
-        sign = "+" if rule.value >= 0 else "-"
-        text = f"{rule.analyte} {rule.comparator.value} {rule.offset_from} {sign} {_num(abs(rule.value))} {rule.unit or ''}"
-    else:
-        text = f"{rule.analyte} {rule.comparator.value} {_num(rule.value)}{unit}"
-    if rule.measure == "change":
-        text += " (change between visits)"
-    if rule.alternatives:
-        text += " [" + "; ".join(f"{_num(a.value or a.low)} {a.unit}" for a in rule.alternatives) + "]"
-    extras = []
-    if rule.condition:
-        extras.append(f"{rule.condition_type or 'if'} {rule.condition}")
-    if rule.sex:
-        extras.append(f"sex {rule.sex.value}")
-    if rule.window_days is not None:
-        extras.append(f"within {rule.window_days} d of {rule.window_anchor or 'anchor'}")
-    if extras:
-        text += " (" + ", ".join(extras) + ")"
-    if rule.source == "reviewer":
-        text += " · reviewer correction"
-    return text
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"{value:g}"
+# One rendering of a rule for app and CLI alike (ui/rule_text.py); kept importable from here.
+describe_rule = _describe_rule
 
 
 def show_error(exc: Exception) -> None:

@@ -14,11 +14,29 @@ NEW_RULE = "(add a new rule)"
 NONE = "(none)"
 
 
+def _linked_target(infos) -> str | None:
+    """A link from the ingest checklist opens this page with ?criterion=<criterion id>: choose its protocol and
+    version before the widgets are drawn. The parameter is used once, then removed, so the reviewer can pick
+    another criterion. Relies on criterion ids starting with 'protocol_id:version:' (Criterion.id)."""
+    target = st.query_params.get("criterion")
+    if not target:
+        return None
+    del st.query_params["criterion"]
+    info = next((i for i in infos if target.startswith(f"{i.protocol_id}:{i.version}:")), None)
+    if info is None:
+        st.warning(f"The linked criterion {target} is not in any ingested protocol version.")
+        return None
+    st.session_state["corr_protocol"] = info.protocol_id
+    st.session_state["corr_version"] = info.version
+    return target
+
+
 def pick_criterion() -> tuple[Criterion | None, str | None]:
     infos = common.index().protocols()
     if not infos:
         st.info("No protocol ingested yet.")
         return None, None
+    target = _linked_target(infos)
     c1, c2 = st.columns(2)
     protocol_id = c1.selectbox("Protocol", sorted({i.protocol_id for i in infos}), key="corr_protocol")
     versions = [i for i in infos if i.protocol_id == protocol_id]
@@ -32,6 +50,9 @@ def pick_criterion() -> tuple[Criterion | None, str | None]:
     labels = {
         f"{c.kind.value} {c.label} · {len(c.rules)} rule(s) · {c.text[:70]}": c for c in criteria
     }
+    if target:
+        st.session_state["corr_criterion"] = next((k for k, c in labels.items() if c.id == target), None) or (
+            st.session_state.get("corr_criterion"))
     chosen = st.selectbox("Criterion", list(labels), key="corr_criterion")
     return labels[chosen], sha
 

@@ -9,10 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from ingest.models import CriterionKind, Protocol
-from ui.demo_protocols import ingest_document
+from ui.demo_protocols import ingest_document_result
+from ui.ingest_report import IngestReport, Level, ingest_report
 from ui.protocol_diff import ChangeKind, diff_protocols
 from ui.views import common
 
+CORRECTIONS_PAGE = str(Path(__file__).resolve().parent / "corrections.py")
 DOCUMENT_TYPES = ["pdf", "docx", "html", "htm", "txt", "md", "json"]
 
 
@@ -44,32 +46,39 @@ def ingest_form() -> None:
     path = save_upload(upload.name, upload.getvalue())
     try:
         with st.spinner(f"Parsing and indexing {upload.name}…"):
-            protocol = ingest_document(
+            protocol, result = ingest_document_result(
                 common.index(), path, protocol_id=protocol_id.strip() or None, version=version.strip() or None,
                 effective_date=effective, allow_empty=allow_empty,
             )
     except Exception as exc:  # noqa: BLE001 - shown to the user, the app stays up
         common.show_error(exc)
         return
-    st.success(
-        f"Ingested {protocol.protocol_id} version {protocol.version}: "
-        f"{sum(c.kind is not CriterionKind.CONTEXT for c in protocol.criteria)} criteria, "
-        f"{sum(len(c.rules) for c in protocol.criteria)} rules."
-    )
-    show_structure(protocol)
+    report = ingest_report(protocol, already_ingested=result.skipped, given_version=version.strip() or None,
+                           given_date=effective)
+    if result.skipped:
+        st.info(f"{protocol.protocol_id} version {protocol.version} was already ingested from this same file: "
+                f"nothing changed. {report.count.sentence()}.")
+    else:
+        st.success(f"Ingested {protocol.protocol_id} version {protocol.version}: {report.count.sentence()}.")
+    show_checklist(report)
 
 
-def show_structure(protocol: Protocol) -> None:
-    """Per eligibility set: count, section, pages; then every problem, an absence of criteria as an error."""
-    for found in protocol.eligibility_sets:
-        pages = f"pp. {found.page_start}-{found.page_end}" if found.page_end > found.page_start else (
-            f"p. {found.page_start}")
-        section = " ".join(x for x in (found.section_number, found.section_title) if x)
-        origin = ", synopsis only" if found.source == "synopsis" else ""
-        st.caption(f"{found.kind.value} set '{found.name}': {found.count} criteria, {section}, {pages} "
-                   f"(found by {found.found_by}{origin})")
-    for problem in protocol.problems:
-        (st.error if problem.startswith("NO ELIGIBILITY") else st.warning)(problem)
+_MARK = {Level.OK: "✅", Level.CHECK: "⚠️", Level.ERROR: "⛔"}
+
+
+def show_checklist(report: IngestReport) -> None:
+    """The ingest report as a checklist; an item about one criterion links to it on the Corrections page."""
+    st.markdown("**Ingest checklist**")
+    for item in report.items:
+        line = f"{_MARK[item.level]} {common.md(item.text)}"
+        if item.level is Level.ERROR:
+            st.error(line)
+        else:
+            st.markdown(line)
+        if item.criterion_id:
+            # The Corrections page reads ?criterion= and opens on that criterion.
+            st.page_link(CORRECTIONS_PAGE, label=f"Correct {item.criterion_label} on the Corrections page",
+                         icon="✏️", query_params={"criterion": item.criterion_id})
 
 
 def versions_table(infos) -> pd.DataFrame:
@@ -173,7 +182,7 @@ def render() -> None:
         protocol = common.corrected_protocol(protocol_id, version)
         st.caption("Rules marked 'reviewer correction' replace the parsed ones (see Corrections).")
         st.dataframe(criteria_table(protocol, show_context), hide_index=True, width="stretch")
-        show_structure(protocol)
+        show_checklist(ingest_report(protocol, at_ingest=False))
     with diff_tab:
         diff_view(protocol_id, versions)
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from reasoning.models import OverallVerdict, Verdict
 from ui.audit import Action, AuditError, FlagKind, ItemKind, ItemState, ItemStatus
+from ui.units_display import with_unit
 from ui.views import common
 from reasoning.verdict_words import kind_name, words
 from ui.views.card import render_assessment
@@ -35,7 +36,7 @@ def item_label(state: ItemState) -> str:
     observations = snapshot.get("observations") or []
     patient = next((o.get("patient_id") for o in observations if o.get("patient_id")), None)
     values = ", ".join(
-        f"{o.get('analyte')} {o.get('value')}{' ' + o['unit'] if o.get('unit') else ''}" for o in observations[:2]
+        with_unit(f"{o.get('analyte')} {o.get('value')}", o.get("unit")) for o in observations[:2]
     )
     question = snapshot.get("question") or ""
     current = state.latest.after.get(verdict_key(state)) if state.latest.after else None
@@ -145,9 +146,51 @@ def render() -> None:
     every = store.items()  # one read of the trail per run; the queue is the items awaiting review
     states = [s for s in every if s.status in STATUS_FILTERS[show]]
     st.metric("Awaiting review", sum(s.status is ItemStatus.AWAITING_REVIEW for s in every))
+    with st.expander("Audit trail, all items (filter by action, reviewer, date)"):
+        audit_view(every)
     if not states:
         st.info("Nothing here. Send an assessment to review from the Ask or Batch page.")
+    else:
+        queue_item(states)
+
+
+def audit_rows(states: list[ItemState]) -> list[dict[str, object]]:
+    """Every record of every item, newest first: the trail a monitor or auditor reads across the queue."""
+    rows = []
+    for state in states:
+        for r in state.history:
+            rows.append({
+                "when (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "date": r.created_at.date(),
+                "item": state.item_id, "who": r.actor + (" (SSO)" if r.actor_verified else ""), "actor": r.actor,
+                "action": r.action.value, "before": _verdict(r.before), "after": _verdict(r.after),
+                "reason": r.reason or "", "flag": FLAG_LABELS.get(r.flag_kind, "") if r.flag_kind else "",
+                "comment": r.comment or "", "#": r.id,
+            })
+    return sorted(rows, key=lambda row: (row["when (UTC)"], row["#"]), reverse=True)
+
+
+def audit_view(states: list[ItemState]) -> None:
+    """The audit trail across all items, filtered by action, reviewer and date (filters narrow; empty = all)."""
+    rows = audit_rows(states)
+    if not rows:
+        st.caption("No record yet.")
         return
+    c1, c2, c3 = st.columns(3)
+    actions = c1.multiselect("Action", sorted({r["action"] for r in rows}), key="audit_actions")
+    actors = c2.multiselect("Reviewer", sorted({r["actor"] for r in rows}), key="audit_actors")
+    first, last = min(r["date"] for r in rows), max(r["date"] for r in rows)
+    span = c3.date_input("Dates", value=(first, last), key="audit_dates")
+    start, end = (span[0], span[-1]) if isinstance(span, (tuple, list)) and span else (first, last)
+    shown = [r for r in rows if (not actions or r["action"] in actions) and (not actors or r["actor"] in actors)
+             and start <= r["date"] <= end]
+    st.caption(f"{len(shown)} of {len(rows)} records")
+    st.dataframe(pd.DataFrame(shown, columns=["when (UTC)", "item", "who", "action", "before", "after", "reason",
+                                              "flag", "comment", "#"]),
+                 hide_index=True, width="stretch", key="audit_table")
+
+
+def queue_item(states: list[ItemState]) -> None:
+    """One item of the queue: its card, the decision form and its own history."""
     labels = {item_label(s): s for s in states}
     chosen = st.selectbox("Item", list(labels), key="review_item")
     state = labels[chosen]
