@@ -188,7 +188,7 @@ def test_protocols_page_checklist_links_to_the_corrections_page(app_env, tmp_pat
     app.run()
     text = ("PROTOCOL TG-LINK-044 Version 2.0\nEffective date: 2025-01-15\n\n5.1 Inclusion Criteria\n"
             "1. Adults aged 18 years or older.\n2. Platelet count >= 100,000/uL.\n"
-            "3. Erythrocyte sedimentation rate < 40 mm/h.\n\n5.2 Exclusion Criteria\n1. Bilirubin > 2 mg/dL.\n")
+            "3. Serum ferritin < 40 ng/mL.\n\n5.2 Exclusion Criteria\n1. Bilirubin > 2 mg/dL.\n")
     app.switch_page("views/protocols.py").run()
     _ok(app)
     for attempt in range(2):
@@ -196,7 +196,7 @@ def test_protocols_page_checklist_links_to_the_corrections_page(app_env, tmp_pat
         next(b for b in app.button if b.label == "Ingest").click().run()
         _ok(app)
         shown = [m.value for m in app.markdown]
-        assert any("mm/h" in m and "threshold not read" in m for m in shown), shown
+        assert any("ng/mL" in m and "threshold not read" in m for m in shown), shown
         links = [link.proto for link in app.get("page_link")]
         assert any(link.label == "Correct 3 on the Corrections page" and link.page.endswith("corrections")
                    and "criterion=" in link.query_string and "%3Ainclusion%3A3" in link.query_string

@@ -21,7 +21,7 @@ Effective date: 2025-04-09
 1. Adults aged 18 years or older.
 2. Absolute neutrophil count >= 1,500/uL.
 3. Estimated GFR >= 45 mL/min/1.73 m2.
-4. Erythrocyte sedimentation rate < 30 mm/h.
+4. Serum ferritin < 30 ng/mL.
 
 5.2 Exclusion Criteria
 1. Serum creatinine > 2.0 mg/dL.
@@ -74,8 +74,8 @@ def test_checklist_states_sets_version_date_gaps_and_unread_thresholds(parsed):
     assert any("effective date 2025-04-09: read from the document" in t for t in texts), texts
     # Exclusion 3 is missing: the ingestion's numbering check reports it, the checklist shows it.
     assert any(i.topic == "numbering" and i.level is Level.CHECK for i in report.items), texts
-    # The sedimentation rate is no catalog test: its threshold is listed, linked to its criterion.
-    unread = [i for i in report.items if "mm/h" in i.text]
+    # Ferritin is no catalog test: its threshold is listed, linked to its criterion.
+    unread = [i for i in report.items if "ng/mL" in i.text]
     assert len(unread) == 1 and unread[0].criterion_id and unread[0].criterion_id.endswith(":4"), unread
     # Thresholds that are read (creatinine, neutrophils, eGFR, INR) are not listed as unread.
     assert not any("threshold not read" in i.text and ("mg/dL" in i.text or "INR" in i.text) for i in report.items)
@@ -122,7 +122,7 @@ def test_cli_ingest_shows_the_checklist_says_already_ingested_and_counts_agree(d
     first = said(runner.invoke(app, ["ingest", str(fresh)], terminal_width=250))
     sentence = count_criteria(parsed).sentence()
     assert "ingested, " in first and sentence in first, first
-    assert "mm/h" in first and "CHECK numbering" in first and "ALREADY INGESTED" not in first
+    assert "ng/mL" in first and "CHECK numbering" in first and "ALREADY INGESTED" not in first
     again = said(runner.invoke(app, ["ingest", str(fresh)], terminal_width=250))
     assert "ALREADY INGESTED" in again and sentence in again, again
     listed = said(runner.invoke(app, ["criteria", str(fresh)], terminal_width=250))
