@@ -59,7 +59,9 @@ def starts_item(text: str) -> bool:
     marker = read_marker(text)
     if marker is None or marker.frame in STAND_IN_GLYPHS:
         return False  # a stand-in "x" is a bullet only inside an open bullet list
-    return not marker.bare or text[marker.length : marker.length + 1].isupper()
+    if marker.bare or marker.family == "dotted":  # "2.5 mg/dL" wrapped to a line start is not an item
+        return text[marker.length : marker.length + 1].isupper()
+    return True
 
 
 def continues_list(lines: list[Line], body_start: int, index: int, section_number: str | None) -> bool:
@@ -98,6 +100,62 @@ def continues_list(lines: list[Line], body_start: int, index: int, section_numbe
                 return seen.ordinal == marker.ordinal + 1
         return False
     return True
+
+
+_CHILD_NUMBER = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,3}){1,5})\.?\s+(?P<title>\S.*)$")
+_SENTENCE_WORDS = 9  # a title of more words than this is a sentence, whatever its capitals
+
+
+def numbered_child_items(lines: list[Line], parent_index: int, index: int, parent_number: str | None) -> bool:
+    """Whether `lines[index]`, which reads as a sub-section heading ("4.1.3 Known history of ...") under the
+    criteria heading numbered `parent_number` ("4.1 Inclusion Criteria", at `lines[parent_index]`), is a
+    criterion numbered like a sub-section.
+
+    Relies on: such criteria are the direct children of the heading's number (one more part), numbered from 1 in
+    steps of one; the run (from the heading to the next heading that is not such a child) has two members at
+    least; and most of its members read as sentences, not titles: not Title Case, or more than a title's words,
+    or wrapped onto a next line that starts in lower case. Real sub-sections ("5.1.1 Part A", "5.1.2 Part B")
+    are short Title Case titles.
+    """
+    if not parent_number:
+        return False
+    run: list[tuple[int, str, int]] = []  # (child ordinal, title, line index)
+    for k in range(parent_index + 1, len(lines)):
+        match = _CHILD_NUMBER.match(lines[k].text.strip())
+        if match is None:
+            continue
+        number = match["number"]
+        head, _, last = number.rpartition(".")
+        if head == parent_number:
+            expected = run[-1][0] + 1 if run else 1
+            if int(last) != expected:
+                break  # the sequence broke: what follows is not this run
+            run.append((int(last), match["title"], k))
+            continue
+        if number.startswith(parent_number + "."):
+            continue  # a deeper number ("4.1.3.1") inside a child: not a sibling, not an end
+        if numbered_heading_like(match["title"]):
+            break  # "4.2 Exclusion Criteria", "5 Treatment": the run is over
+    if len(run) < 2 or index not in {k for _, _, k in run}:
+        return False
+
+    def sentence(title: str, k: int) -> bool:
+        words = title.split()
+        following = next((ln.text.strip() for ln in lines[k + 1 :] if ln.text.strip()), "")
+        return (len(words) > _SENTENCE_WORDS or not _title_cased(words) or title.rstrip().endswith((".", ";"))
+                or following[:1].islower())
+
+    return 2 * sum(sentence(title, k) for _, title, k in run) > len(run)
+
+
+def numbered_heading_like(title: str) -> bool:
+    """A numbered line's text that could be a heading: it starts with a capital letter."""
+    return title[:1].isupper()
+
+
+def _title_cased(words: list[str]) -> bool:
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    return not long_words or all(w[0].isupper() for w in long_words)
 
 
 def list_goes_on(lines: list[Line], k: int) -> bool:
@@ -224,7 +282,7 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
             key = id(parent) if parent else -1
             bullet_counts[key] = bullet_counts.get(key, 0) + 1
             label = f"{parent.label}•{bullet_counts[key]}" if parent else f"•{bullet_counts[key]}"
-        elif parent is not None and marker.family != "num_sub":
+        elif parent is not None and marker.family not in ("num_sub", "dotted"):  # "4.1.3" is cited as printed
             label = f"{parent.label}({marker.printed})"
         elif marker.frame == "()":
             label = f"({marker.printed})"  # "(a)" at the top level keeps its parentheses: users cite it so

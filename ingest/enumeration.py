@@ -5,7 +5,8 @@ consent" followed by "2 Aged 18 or over" is. So a marker is read in two steps:
 
 1. `read_marker(text)` reads what the start of a line *could* be: a number in a frame (`1.` `1)` `(1)` `[1]` or
    bare `1`), a number with a letter (`3a`), a letter (`a.` `(b)` `C)`), a roman numeral (`iv.` `(ii)`), a code
-   (`E7`, `IN-3`) or a bullet of any glyph (including Symbol-font private-use glyphs and the `!` some text layers
+   (`E7`, `IN-3`), a section-style number (`4.1.3`: the sequence is its last part, its style the parent number
+   `4.1.`, so only siblings under one parent continue each other) or a bullet of any glyph (including Symbol-font private-use glyphs and the `!` some text layers
    put for •; an `x` standing in for a Wingdings bullet counts only inside an open bullet list). A single `i`,
    `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman numeral: both readings are kept.
 2. `place(marker, open_levels, confirms)` decides, from the levels already open, whether the marker continues one
@@ -32,6 +33,7 @@ _MARKER = re.compile(
     rf"""^(?:
       \[(?P<bracket>\d{{1,3}})(?P<bracket_sub>[a-z])?\]
      |\((?P<paren>\d{{1,3}}|[A-Za-z]|[ivxIVX]{{2,5}})\)(?=\s)
+     |(?P<dotted>\d{{1,2}}(?:\.\d{{1,3}}){{1,4}})\.?(?=\s)
      |(?P<code>(?:IN|EX|IC|EC|I|E)(?:-?\d{{1,3}}|[ ]\d{{2}})[a-z]?)(?:[.:)]|(?=\s))
      |(?P<num>\d{{1,3}})(?P<num_sub>[a-z])?(?P<num_frame>[.)])(?=\s|$)
      |(?P<num2>\d{{1,3}})(?P<num2_sub>[a-z])(?=\s)
@@ -52,8 +54,8 @@ class Marker:
     """What the start of a line could be as a list marker."""
 
     printed: str  # the label as printed, frame removed: "12", "a", "iv", "3a", "E7", "•"
-    family: str  # num, num_sub, lower, upper, roman, ROMAN, code, bullet
-    frame: str  # ".", ")", "()", "[]", "" (bare number) or the bullet's glyph
+    family: str  # num, num_sub, lower, upper, roman, ROMAN, code, dotted, bullet
+    frame: str  # ".", ")", "()", "[]", "" (bare number), the parent number of a dotted one ("4.1."), a bullet glyph
     ordinal: int | None  # position in its sequence (1 for "1", "a", "i"); None for bullets
     alternatives: tuple[tuple[str, int], ...] = ()  # other (family, ordinal) readings of an ambiguous "i"/"v"/"x"
     length: int = 0  # characters the marker takes at the start of the line
@@ -120,6 +122,9 @@ def read_marker(text: str) -> Marker | None:
         if readings is None:
             return None
         return Marker(value, readings[0], "()", readings[1], readings[2], length)
+    if match["dotted"]:  # "4.1.3": item 3 of the list numbered under 4.1
+        parent, _, last = match["dotted"].rpartition(".")
+        return Marker(match["dotted"], "dotted", parent + ".", int(last), length=length)
     if match["code"]:
         digits = re.search(r"\d+", match["code"])
         return Marker(match["code"], "code", "", int(digits.group()) if digits else None, length=length)

@@ -247,7 +247,12 @@ def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[Cri
     either source knows. A map-located heading naming one kind of criteria is a candidate even where its text
     matches no heading pattern.
     """
-    from ingest.criteria import continues_list, list_goes_on, starts_item  # local: criteria builds on sections
+    from ingest.criteria import (  # local: criteria builds on sections
+        continues_list,
+        list_goes_on,
+        numbered_child_items,
+        starts_item,
+    )
 
     map_headings: dict[int, MapEntry] = {
         e.heading.index: e for e in document_map.located() if e.heading is not None
@@ -274,6 +279,14 @@ def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[Cri
         if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
                 continues_list(lines, starts[-1][1].line.index + 1, line.index, starts[-1][1].number):
             continue  # "4. History of ..." is the list's next item, not a chapter ending the criteria
+        if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION):
+            # "4.1.3 Known history of ..." under "4.1 Inclusion Criteria": a criterion numbered like a
+            # sub-section. The criteria heading is the last numbered start (a "... for cohort B:" lead-in between
+            # them is unnumbered).
+            owner_kind, owner = next(((k, h) for k, h in reversed(starts) if h.number), (None, None))
+            if owner is not None and owner_kind in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
+                    numbered_child_items(lines, owner.line.index, line.index, owner.number):
+                continue
         if heading:
             depth = heading.depth
             if inherited and depth <= inherited[1]:
