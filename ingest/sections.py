@@ -39,6 +39,13 @@ _KIND_IN_TITLE: list[tuple[CriterionKind, re.Pattern[str]]] = [
 _TERMINAL = (".", ",", ";", ":")
 # "Inclusion/exclusion criteria", "Inclusion and Exclusion Criteria": a parent of both lists, not one list.
 _BOTH_KINDS = re.compile(r"inclusion\s*(?:/|and|&|or)\s*exclusion|exclusion\s*(?:/|and|&|or)\s*inclusion", re.I)
+# "Section 10.2." alone on a line is the wrapped end of a cross-reference ("... See" / "Section 10.2."), not a
+# heading with its number after it: a heading's title names a topic, not the kind of thing referred to.
+_REFERENCE_WORD = re.compile(
+    r"^(?:see\s+)?(?:sections?|appendix|appendices|annex|tables?|figures?|chapters?|pages?|versions?|amendments?"
+    r"|listings?|attachments?)$",
+    re.IGNORECASE,
+)
 _CAPTION = re.compile(r"^(?:Table|Figure|Listing|Exhibit)\s+[A-Z]?\d", re.IGNORECASE)
 
 _CRITERIA_HEADINGS: list[tuple[CriterionKind, re.Pattern[str]]] = [
@@ -117,7 +124,8 @@ def numbered_heading(line: Line) -> Heading | None:
     match = _NUMBERED_HEADING.match(text)
     if not match:
         trailing = _TRAILING_NUMBER_HEADING.match(text)
-        if trailing and len(trailing["title"].split()) <= 8 and _title_cased(trailing["title"].split()):
+        if trailing and len(trailing["title"].split()) <= 8 and _title_cased(trailing["title"].split()) and \
+                not _REFERENCE_WORD.match(trailing["title"]):
             return Heading(line=line, number=trailing["number"], title=trailing["title"].strip(), body_start=line.end)
         return None
     number, title = match["number"], match["title"].strip()
