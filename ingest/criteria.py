@@ -408,15 +408,48 @@ def _walk(items: list[Item]):
 _RUN_IN_TITLE = re.compile(r"^[A-Z][^.;:]{0,60}:$")  # "Recruitment of participants:" starts another topic
 
 
+_PLEASE_NOTE = re.compile(r"^(?:Please\s+)?[Nn]otes?\s*:")
+_SHORT_LINE = 0.9  # a line under this share of the column's wrap width ends its text (a list item's last line)
+# A line ending in an article or preposition runs on into the next, whatever its length or the next word's case.
+_LINKING_END = re.compile(r"\b(?:the|a|an|of|to|for|with|by|in|on|at|from|and|or|than)$|[-–(/]$", re.IGNORECASE)
+# "..., and" / "...; or" at a line end closes an item of a list joined by a conjunction.
+_LIST_CONJUNCTION = re.compile(r"[,;]\s*(?:and|or)$")
+
+
+def _wrap_width(texts: list[str]) -> int:
+    """The column's width as wrapped lines show it: the median length of lines whose next line starts in lower
+    case (a sentence broken by the layout). 0 when no line is seen wrapping (no short-line splitting then)."""
+    wrapped = sorted(
+        len(text) for text, following in zip(texts, texts[1:]) if text and following[:1].islower()
+    )
+    return wrapped[len(wrapped) // 2] if len(wrapped) >= 2 else 0
+
+
 def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
     """Unlabelled criteria: a paragraph starts after a line that ends a sentence (or after a blank line).
 
     A one-line lead-in ending with ":" before the first paragraph is not a criterion; a short run-in title
-    ("Possible harms:") after them ends the list.
+    ("Possible harms:") or a note ("Please note: ...") after them ends the list.
+
+    A list whose bullet glyphs the text layer lost reads as lines with no marker and often no final stop. There an
+    item also starts at a capitalised line after a short line: wrapped lines fill the width of the text column,
+    an item's last line usually does not. Relies on: the section's longest lines are full-width wrapped lines
+    (at least three lines, one wrapped); a line ending a criterion stops well short of that width
+    (`_SHORT_LINE` of the median wrapped line, two wrapped lines at least) or ends "..., and"; a line ending in
+    an article or preposition runs on. Word wrap's own rule says the same: a break where the next line's first
+    word would have fitted on the line (the column width being the longest wrapped line) is the author's.
+    The labels are positions, marked assigned: p1, p2, ... for paragraphs of prose; •1, •2, ... (as for an
+    unnumbered bullet list) where a short line, not a sentence's end, split them.
     """
     items: list[Item] = []
     current: Item | None = None
     previous_ended = True
+    previous_short = False
+    lost_bullets = False  # an item started after a short line that ended no sentence: a list, not prose
+    texts = [ln.text[max(ln.start, body_start) - ln.start :].strip() for ln in lines]
+    full_width = _wrap_width(texts)
+    column = max((len(t) for t, nxt in zip(texts, texts[1:]) if t and nxt[:1].islower()), default=0)
+    previous_text_ = ""
     for line in lines:
         offset = max(line.start, body_start)
         text = line.text[offset - line.start :]
@@ -424,18 +457,32 @@ def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
             previous_ended = True
             continue
         stripped = text.strip()
+        # Word wrap breaks a line only when the next word does not fit: where it would have fit on the line
+        # above, the break was the author's (an item's end).
+        if previous_text_ and full_width and not _LINKING_END.search(previous_text_) and \
+                len(previous_text_) + 1 + len(stripped.split()[0]) <= column:
+            previous_short = True
+        previous_text_ = stripped
+        if items and _PLEASE_NOTE.match(stripped):
+            break  # a note under the list is context, not a criterion
         if previous_ended and stripped.endswith(":") and (not items or (
             _RUN_IN_TITLE.match(stripped) and len(stripped.split()) <= 6
         )):
             if items:
                 break
             continue
-        if current is None or (previous_ended and text[:1].isupper()):
-            current = Item(f"p{len(items) + 1}", "paragraph", None, [line], offset, 0)
+        if current is None or ((previous_ended or previous_short) and text[:1].isupper()):
+            lost_bullets = lost_bullets or (current is not None and not previous_ended)
+            current = Item(f"p{len(items) + 1}", "paragraph", None, [line], offset, 0, assigned=True)
             items.append(current)
         else:
             current.lines.append(line)
         previous_ended = text.rstrip().endswith((".", ";", ":"))
-    for item in items:
+        previous_short = bool(full_width) and (bool(_LIST_CONJUNCTION.search(stripped)) or (
+            not _LINKING_END.search(stripped) and len(stripped) < _SHORT_LINE * full_width
+        ))
+    for k, item in enumerate(items, 1):
         item.end = item.lines[-1].end
+        if lost_bullets:  # the positions of a bullet list whose glyphs were lost, labelled as bullets are
+            item.label, item.style = f"•{k}", "bullet"
     return items
