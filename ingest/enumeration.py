@@ -6,11 +6,12 @@ consent" followed by "2 Aged 18 or over" is. So a marker is read in two steps:
 1. `read_marker(text)` reads what the start of a line *could* be: a number in a frame (`1.` `1)` `(1)` `[1]` or
    bare `1`), a number with a letter (`3a`), a letter (`a.` `(b)` `C)`), a roman numeral (`iv.` `(ii)`), a code
    (`E7`, `IN-3`; OCR's letters for digits, `INO1` `INOS`, are read as IN01 IN05 where the sequence accepts them:
-   the code continues an open code list or the next code follows), a section-style number (`4.1.3`: the sequence is its last part, its style the parent number
-   `4.1.`, so only siblings under one parent continue each other; only before a capital, so "1.5 x ULN" is text) or a
-   bullet of any glyph (including Symbol-font private-use glyphs and the `!` some text layers
-   put for •; an `x` standing in for a Wingdings bullet counts only inside an open bullet list). A single `i`,
-   `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman numeral: both readings are kept.
+   the code continues an open code list or the next code follows), a section-style number (`4.1.3`: the
+   sequence is its last part, its style the parent number `4.1.`, so only siblings under one parent continue each
+   other; only before a capital, so "1.5 x ULN" is text) or a bullet of any glyph (including Symbol-font
+   private-use glyphs and the `!` some text layers put for •; an `x` standing in for a Wingdings bullet counts
+   only inside an open bullet list). A single `i`, `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman
+   numeral: both readings are kept.
 2. `place(marker, open_levels, confirms)` decides, from the levels already open, whether the marker continues one
    of them (the next number in its style), opens a new level under the current item (the first number of a new
    style, or a bullet), or restarts/jumps an open level (accepted, with the problem said). A bare number with no
