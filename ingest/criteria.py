@@ -59,8 +59,11 @@ def starts_item(text: str) -> bool:
     marker = read_marker(text)
     if marker is None or marker.frame in STAND_IN_GLYPHS:
         return False  # a stand-in "x" is a bullet only inside an open bullet list
-    if marker.bare or marker.family == "dotted":  # "2.5 mg/dL" wrapped to a line start is not an item
-        return text[marker.length : marker.length + 1].isupper()
+    following = text[marker.length : marker.length + 1]
+    if marker.family == "dotted":  # "2.5 mg/dL" wrapped to a line start is not an item; "4.1.4 [Deleted]" is
+        return following.isupper() or following == "["
+    if marker.bare:
+        return following.isupper()
     return True
 
 

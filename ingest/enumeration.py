@@ -8,10 +8,10 @@ consent" followed by "2 Aged 18 or over" is. So a marker is read in two steps:
    (`E7`, `IN-3`; OCR's letters for digits, `INO1` `INOS`, are read as IN01 IN05 where the sequence accepts them:
    the code continues an open code list or the next code follows), a section-style number (`4.1.3`: the
    sequence is its last part, its style the parent number `4.1.`, so only siblings under one parent continue each
-   other; only before a capital, so "1.5 x ULN" is text) or a bullet of any glyph (including Symbol-font
-   private-use glyphs and the `!` some text layers put for •; an `x` standing in for a Wingdings bullet counts
-   only inside an open bullet list). A single `i`, `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman
-   numeral: both readings are kept.
+   other; only before a capital or a bracket, "4.1.4 [Deleted]", so "1.5 x ULN" is text) or a bullet of any
+   glyph (including Symbol-font private-use glyphs and the `!` some text layers put for •; an `x` standing in for
+   a Wingdings bullet counts only inside an open bullet list). A single `i`, `v`, `x` (and `I`, `V`, `X`) is
+   both a letter and a roman numeral: both readings are kept.
 2. `place(marker, open_levels, confirms)` decides, from the levels already open, whether the marker continues one
    of them (the next number in its style), opens a new level under the current item (the first number of a new
    style, or a bullet), or restarts/jumps an open level (accepted, with the problem said). A bare number with no
@@ -39,7 +39,7 @@ _MARKER = re.compile(
     rf"""^(?:
       \[(?P<bracket>\d{{1,3}})(?P<bracket_sub>[a-z])?\]
      |\((?P<paren>\d{{1,3}}|[A-Za-z]|[ivxIVX]{{2,5}})\)(?=\s)
-     |(?P<dotted>\d{{1,2}}(?:\.\d{{1,3}}){{1,4}})\.?(?=[ \t]+[A-Z(“"])
+     |(?P<dotted>\d{{1,2}}(?:\.\d{{1,3}}){{1,4}})\.?(?=[ \t]+[A-Z(\[“"])
      |(?P<code>(?:IN|EX|IC|EC|I|E)(?:-?\d{{1,3}}|[ ]\d{{2}})[a-z]?)(?:[.:)]|(?=\s))
      |(?P<ocr_code>(?:IN|EX|IC|EC)-?(?=[0-9]?[{_OCR_DIGITS}])[0-9{_OCR_DIGITS}]{{2,3}})(?:[.:)]|(?=\s))
      |(?P<num>\d{{1,3}})(?P<num_sub>[a-z])?(?P<num_frame>[.)])(?=\s|$)

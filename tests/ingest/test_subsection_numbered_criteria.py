@@ -24,6 +24,7 @@ INCLUSION = [
     "Written consent signed before any screening test",
     "Age between 21 and 70 years on the day of consent",
     "Serum albumin of at least 30 g/L at the screening visit",
+    "[Deleted in amendment 2]",  # a withdrawn criterion keeps its place in the sequence
     "Able to walk without help for",  # wraps onto the next line
 ]
 EXCLUSION = [
@@ -50,9 +51,9 @@ def _document(section: str = "6", deeper: int = 2) -> str:
 
 def test_children_of_the_criteria_heading_that_read_as_sentences_are_items_labelled_as_printed():
     protocol = _protocol(_document())
-    assert _top(protocol, CriterionKind.INCLUSION) == ["6.1.1", "6.1.2", "6.1.3", "6.1.4"]
+    assert _top(protocol, CriterionKind.INCLUSION) == ["6.1.1", "6.1.2", "6.1.3", "6.1.4", "6.1.5"]
     assert _top(protocol, CriterionKind.EXCLUSION) == ["6.2.1", "6.2.2", "6.2.3"]
-    fourth = next(c for c in protocol.criteria if c.label == "6.1.4")
+    fourth = next(c for c in protocol.criteria if c.label == "6.1.5")
     assert fourth.text.endswith("screening walk test")  # the wrapped line stays with its criterion
     last = next(c for c in protocol.criteria if c.label == "6.2.3")
     assert "TREATMENT" not in last.text  # the next chapter ends the list
