@@ -59,7 +59,12 @@ def starts_item(text: str) -> bool:
     marker = read_marker(text)
     if marker is None or marker.frame in STAND_IN_GLYPHS:
         return False  # a stand-in "x" is a bullet only inside an open bullet list
-    return not marker.bare or text[marker.length : marker.length + 1].isupper()
+    following = text[marker.length : marker.length + 1]
+    if marker.family == "dotted":  # "2.5 mg/dL" wrapped to a line start is not an item; "4.1.4 [Deleted]" is
+        return following.isupper() or following == "["
+    if marker.bare:
+        return following.isupper()
+    return True
 
 
 def continues_list(lines: list[Line], body_start: int, index: int, section_number: str | None) -> bool:
@@ -98,6 +103,62 @@ def continues_list(lines: list[Line], body_start: int, index: int, section_numbe
                 return seen.ordinal == marker.ordinal + 1
         return False
     return True
+
+
+_CHILD_NUMBER = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,3}){1,5})\.?\s+(?P<title>\S.*)$")
+_SENTENCE_WORDS = 9  # a title of more words than this is a sentence, whatever its capitals
+
+
+def numbered_child_items(lines: list[Line], parent_index: int, index: int, parent_number: str | None) -> bool:
+    """Whether `lines[index]`, which reads as a sub-section heading ("4.1.3 Known history of ...") under the
+    criteria heading numbered `parent_number` ("4.1 Inclusion Criteria", at `lines[parent_index]`), is a
+    criterion numbered like a sub-section.
+
+    Relies on: such criteria are the direct children of the heading's number (one more part), numbered from 1 in
+    steps of one; the run (from the heading to the next heading that is not such a child) has two members at
+    least; and most of its members read as sentences, not titles: not Title Case, or more than a title's words,
+    or wrapped onto a next line that starts in lower case. Real sub-sections ("5.1.1 Part A", "5.1.2 Part B")
+    are short Title Case titles.
+    """
+    if not parent_number:
+        return False
+    run: list[tuple[int, str, int]] = []  # (child ordinal, title, line index)
+    for k in range(parent_index + 1, len(lines)):
+        match = _CHILD_NUMBER.match(lines[k].text.strip())
+        if match is None:
+            continue
+        number = match["number"]
+        head, _, last = number.rpartition(".")
+        if head == parent_number:
+            expected = run[-1][0] + 1 if run else 1
+            if int(last) != expected:
+                break  # the sequence broke: what follows is not this run
+            run.append((int(last), match["title"], k))
+            continue
+        if number.startswith(parent_number + "."):
+            continue  # a deeper number ("4.1.3.1") inside a child: not a sibling, not an end
+        if numbered_heading_like(match["title"]):
+            break  # "4.2 Exclusion Criteria", "5 Treatment": the run is over
+    if len(run) < 2 or index not in {k for _, _, k in run}:
+        return False
+
+    def sentence(title: str, k: int) -> bool:
+        words = title.split()
+        following = next((ln.text.strip() for ln in lines[k + 1 :] if ln.text.strip()), "")
+        return (len(words) > _SENTENCE_WORDS or not _title_cased(words) or title.rstrip().endswith((".", ";"))
+                or following[:1].islower())
+
+    return 2 * sum(sentence(title, k) for _, title, k in run) > len(run)
+
+
+def numbered_heading_like(title: str) -> bool:
+    """A numbered line's text that could be a heading: it starts with a capital letter."""
+    return title[:1].isupper()
+
+
+def _title_cased(words: list[str]) -> bool:
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    return not long_words or all(w[0].isupper() for w in long_words)
 
 
 def list_goes_on(lines: list[Line], k: int) -> bool:
@@ -224,7 +285,7 @@ def split_items(lines: list[Line], body_start: int) -> list[Item]:
             key = id(parent) if parent else -1
             bullet_counts[key] = bullet_counts.get(key, 0) + 1
             label = f"{parent.label}•{bullet_counts[key]}" if parent else f"•{bullet_counts[key]}"
-        elif parent is not None and marker.family != "num_sub":
+        elif parent is not None and marker.family not in ("num_sub", "dotted"):  # "4.1.3" is cited as printed
             label = f"{parent.label}({marker.printed})"
         elif marker.frame == "()":
             label = f"({marker.printed})"  # "(a)" at the top level keeps its parentheses: users cite it so
@@ -350,15 +411,48 @@ def _walk(items: list[Item]):
 _RUN_IN_TITLE = re.compile(r"^[A-Z][^.;:]{0,60}:$")  # "Recruitment of participants:" starts another topic
 
 
+_PLEASE_NOTE = re.compile(r"^(?:Please\s+)?[Nn]otes?\s*:")
+_SHORT_LINE = 0.9  # a line under this share of the column's wrap width ends its text (a list item's last line)
+# A line ending in an article or preposition runs on into the next, whatever its length or the next word's case.
+_LINKING_END = re.compile(r"\b(?:the|a|an|of|to|for|with|by|in|on|at|from|and|or|than)$|[-–(/]$", re.IGNORECASE)
+# "..., and" / "...; or" at a line end closes an item of a list joined by a conjunction.
+_LIST_CONJUNCTION = re.compile(r"[,;]\s*(?:and|or)$")
+
+
+def _wrap_width(texts: list[str]) -> int:
+    """The column's width as wrapped lines show it: the median length of lines whose next line starts in lower
+    case (a sentence broken by the layout). 0 when no line is seen wrapping (no short-line splitting then)."""
+    wrapped = sorted(
+        len(text) for text, following in zip(texts, texts[1:]) if text and following[:1].islower()
+    )
+    return wrapped[len(wrapped) // 2] if len(wrapped) >= 2 else 0
+
+
 def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
     """Unlabelled criteria: a paragraph starts after a line that ends a sentence (or after a blank line).
 
     A one-line lead-in ending with ":" before the first paragraph is not a criterion; a short run-in title
-    ("Possible harms:") after them ends the list.
+    ("Possible harms:") or a note ("Please note: ...") after them ends the list.
+
+    A list whose bullet glyphs the text layer lost reads as lines with no marker and often no final stop. There an
+    item also starts at a capitalised line after a short line: wrapped lines fill the width of the text column,
+    an item's last line usually does not. Relies on: the section's longest lines are full-width wrapped lines
+    (at least three lines, one wrapped); a line ending a criterion stops well short of that width
+    (`_SHORT_LINE` of the median wrapped line, two wrapped lines at least) or ends "..., and"; a line ending in
+    an article or preposition runs on. Word wrap's own rule says the same: a break where the next line's first
+    word would have fitted on the line (the column width being the longest wrapped line) is the author's.
+    The labels are positions, marked assigned: p1, p2, ... for paragraphs of prose; •1, •2, ... (as for an
+    unnumbered bullet list) where a short line, not a sentence's end, split them.
     """
     items: list[Item] = []
     current: Item | None = None
     previous_ended = True
+    previous_short = False
+    lost_bullets = False  # an item started after a short line that ended no sentence: a list, not prose
+    texts = [ln.text[max(ln.start, body_start) - ln.start :].strip() for ln in lines]
+    full_width = _wrap_width(texts)
+    column = max((len(t) for t, nxt in zip(texts, texts[1:]) if t and nxt[:1].islower()), default=0)
+    previous_text_ = ""
     for line in lines:
         offset = max(line.start, body_start)
         text = line.text[offset - line.start :]
@@ -366,18 +460,32 @@ def split_paragraphs(lines: list[Line], body_start: int) -> list[Item]:
             previous_ended = True
             continue
         stripped = text.strip()
+        # Word wrap breaks a line only when the next word does not fit: where it would have fit on the line
+        # above, the break was the author's (an item's end).
+        if previous_text_ and full_width and not _LINKING_END.search(previous_text_) and \
+                len(previous_text_) + 1 + len(stripped.split()[0]) <= column:
+            previous_short = True
+        previous_text_ = stripped
+        if items and _PLEASE_NOTE.match(stripped):
+            break  # a note under the list is context, not a criterion
         if previous_ended and stripped.endswith(":") and (not items or (
             _RUN_IN_TITLE.match(stripped) and len(stripped.split()) <= 6
         )):
             if items:
                 break
             continue
-        if current is None or (previous_ended and text[:1].isupper()):
-            current = Item(f"p{len(items) + 1}", "paragraph", None, [line], offset, 0)
+        if current is None or ((previous_ended or previous_short) and text[:1].isupper()):
+            lost_bullets = lost_bullets or (current is not None and not previous_ended)
+            current = Item(f"p{len(items) + 1}", "paragraph", None, [line], offset, 0, assigned=True)
             items.append(current)
         else:
             current.lines.append(line)
         previous_ended = text.rstrip().endswith((".", ";", ":"))
-    for item in items:
+        previous_short = bool(full_width) and (bool(_LIST_CONJUNCTION.search(stripped)) or (
+            not _LINKING_END.search(stripped) and len(stripped) < _SHORT_LINE * full_width
+        ))
+    for k, item in enumerate(items, 1):
         item.end = item.lines[-1].end
+        if lost_bullets:  # the positions of a bullet list whose glyphs were lost, labelled as bullets are
+            item.label, item.style = f"•{k}", "bullet"
     return items

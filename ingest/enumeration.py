@@ -5,9 +5,13 @@ consent" followed by "2 Aged 18 or over" is. So a marker is read in two steps:
 
 1. `read_marker(text)` reads what the start of a line *could* be: a number in a frame (`1.` `1)` `(1)` `[1]` or
    bare `1`), a number with a letter (`3a`), a letter (`a.` `(b)` `C)`), a roman numeral (`iv.` `(ii)`), a code
-   (`E7`, `IN-3`) or a bullet of any glyph (including Symbol-font private-use glyphs and the `!` some text layers
-   put for •; an `x` standing in for a Wingdings bullet counts only inside an open bullet list). A single `i`,
-   `v`, `x` (and `I`, `V`, `X`) is both a letter and a roman numeral: both readings are kept.
+   (`E7`, `IN-3`; OCR's letters for digits, `INO1` `INOS`, are read as IN01 IN05 where the sequence accepts them:
+   the code continues an open code list or the next code follows), a section-style number (`4.1.3`: the
+   sequence is its last part, its style the parent number `4.1.`, so only siblings under one parent continue each
+   other; only before a capital or a bracket, "4.1.4 [Deleted]", so "1.5 x ULN" is text) or a bullet of any
+   glyph (including Symbol-font private-use glyphs and the `!` some text layers put for •; an `x` standing in for
+   a Wingdings bullet counts only inside an open bullet list). A single `i`, `v`, `x` (and `I`, `V`, `X`) is
+   both a letter and a roman numeral: both readings are kept.
 2. `place(marker, open_levels, confirms)` decides, from the levels already open, whether the marker continues one
    of them (the next number in its style), opens a new level under the current item (the first number of a new
    style, or a bullet), or restarts/jumps an open level (accepted, with the problem said). A bare number with no
@@ -27,12 +31,17 @@ from dataclasses import dataclass
 # Glyphs that documents use as bullets. Symbol/Wingdings fonts put their glyphs in the private use area
 # (U+E000-U+F8FF); any such glyph at the start of a line followed by text is a bullet, whatever it is drawn as.
 _BULLET_GLYPHS = "•▪◦*\\-–—▫■□●○◆◇►▶➢➤➣✓✔√§Ø·→⇒➔❖♦○◘"
+# Letters OCR reads for digits inside an item code ("INO1", "INOS" for IN01, IN05), and the digit each stands for.
+_OCR_DIGIT_OF = {"O": "0", "o": "0", "S": "5", "I": "1", "l": "1"}
+_OCR_DIGITS = "".join(_OCR_DIGIT_OF)
 _ROMAN_NUMERAL = re.compile(r"^(?=[ivxl])(?:x{0,3})(?:ix|iv|v?i{0,3})$")
 _MARKER = re.compile(
     rf"""^(?:
       \[(?P<bracket>\d{{1,3}})(?P<bracket_sub>[a-z])?\]
      |\((?P<paren>\d{{1,3}}|[A-Za-z]|[ivxIVX]{{2,5}})\)(?=\s)
+     |(?P<dotted>\d{{1,2}}(?:\.\d{{1,3}}){{1,4}})\.?(?=[ \t]+[A-Z(\[“"])
      |(?P<code>(?:IN|EX|IC|EC|I|E)(?:-?\d{{1,3}}|[ ]\d{{2}})[a-z]?)(?:[.:)]|(?=\s))
+     |(?P<ocr_code>(?:IN|EX|IC|EC)-?(?=[0-9]?[{_OCR_DIGITS}])[0-9{_OCR_DIGITS}]{{2,3}})(?:[.:)]|(?=\s))
      |(?P<num>\d{{1,3}})(?P<num_sub>[a-z])?(?P<num_frame>[.)])(?=\s|$)
      |(?P<num2>\d{{1,3}})(?P<num2_sub>[a-z])(?=\s)
      |(?P<bare>\d{{1,3}})(?=[ ]+[A-Za-z(“"])
@@ -52,11 +61,12 @@ class Marker:
     """What the start of a line could be as a list marker."""
 
     printed: str  # the label as printed, frame removed: "12", "a", "iv", "3a", "E7", "•"
-    family: str  # num, num_sub, lower, upper, roman, ROMAN, code, bullet
-    frame: str  # ".", ")", "()", "[]", "" (bare number) or the bullet's glyph
+    family: str  # num, num_sub, lower, upper, roman, ROMAN, code, dotted, bullet
+    frame: str  # ".", ")", "()", "[]", "" (bare number), the parent number of a dotted one ("4.1."), a bullet glyph
     ordinal: int | None  # position in its sequence (1 for "1", "a", "i"); None for bullets
     alternatives: tuple[tuple[str, int], ...] = ()  # other (family, ordinal) readings of an ambiguous "i"/"v"/"x"
     length: int = 0  # characters the marker takes at the start of the line
+    misread: str = ""  # the code as printed where OCR put letters for its digits ("INO1"); `printed` is repaired
 
     @property
     def style(self) -> str:
@@ -120,9 +130,17 @@ def read_marker(text: str) -> Marker | None:
         if readings is None:
             return None
         return Marker(value, readings[0], "()", readings[1], readings[2], length)
+    if match["dotted"]:  # "4.1.3": item 3 of the list numbered under 4.1
+        parent, _, last = match["dotted"].rpartition(".")
+        return Marker(match["dotted"], "dotted", parent + ".", int(last), length=length)
     if match["code"]:
         digits = re.search(r"\d+", match["code"])
         return Marker(match["code"], "code", "", int(digits.group()) if digits else None, length=length)
+    if match["ocr_code"]:  # "INO1": a letter for a digit; only the sequence may accept it (see `place`)
+        code = match["ocr_code"]
+        head = re.match(r"(?:IN|EX|IC|EC)-?", code).group()
+        digits = "".join(_OCR_DIGIT_OF.get(ch, ch) for ch in code[len(head):])
+        return Marker(head + digits, "code", "", int(digits), length=length, misread=code)
     if match["num"]:
         if match["num_sub"]:
             return Marker(match["num"] + match["num_sub"], "num_sub", match["num_frame"],
@@ -184,6 +202,19 @@ def place(
     continue an open level.
     """
     readings = marker.readings()
+    if marker.misread:
+        # An OCR-repaired code ("INO1" as IN01) is an item only where its sequence says so: it continues an open
+        # code level, or the next code of its sequence follows ("EOS visit" or a lone "INOS" stays text).
+        for depth in range(len(levels) - 1, -1, -1):
+            if levels[depth].style == marker.style:
+                if levels[depth].ordinal is not None and marker.ordinal == levels[depth].ordinal + 1:
+                    return Placement(marker.family, marker.style, marker.ordinal, depth,
+                                     f"code {marker.misread} read as {marker.printed}")
+                return None
+        if confirms(marker.style, (marker.ordinal or 0) + 1):
+            return Placement(marker.family, marker.style, marker.ordinal, len(levels),
+                             f"code {marker.misread} read as {marker.printed}")
+        return None
     if marker.family == "bullet" and marker.frame in STAND_IN_GLYPHS:
         depth = next((d for d in range(len(levels) - 1, -1, -1) if levels[d].style.startswith("bullet")), None)
         return None if depth is None else Placement("bullet", levels[depth].style, None, depth)

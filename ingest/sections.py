@@ -39,6 +39,13 @@ _KIND_IN_TITLE: list[tuple[CriterionKind, re.Pattern[str]]] = [
 _TERMINAL = (".", ",", ";", ":")
 # "Inclusion/exclusion criteria", "Inclusion and Exclusion Criteria": a parent of both lists, not one list.
 _BOTH_KINDS = re.compile(r"inclusion\s*(?:/|and|&|or)\s*exclusion|exclusion\s*(?:/|and|&|or)\s*inclusion", re.I)
+# "Section 10.2." alone on a line is the wrapped end of a cross-reference ("... See" / "Section 10.2."), not a
+# heading with its number after it: a heading's title names a topic, not the kind of thing referred to.
+_REFERENCE_WORD = re.compile(
+    r"^(?:see\s+)?(?:sections?|appendix|appendices|annex|tables?|figures?|chapters?|pages?|versions?|amendments?"
+    r"|listings?|attachments?)$",
+    re.IGNORECASE,
+)
 _CAPTION = re.compile(r"^(?:Table|Figure|Listing|Exhibit)\s+[A-Z]?\d", re.IGNORECASE)
 
 _CRITERIA_HEADINGS: list[tuple[CriterionKind, re.Pattern[str]]] = [
@@ -117,7 +124,8 @@ def numbered_heading(line: Line) -> Heading | None:
     match = _NUMBERED_HEADING.match(text)
     if not match:
         trailing = _TRAILING_NUMBER_HEADING.match(text)
-        if trailing and len(trailing["title"].split()) <= 8 and _title_cased(trailing["title"].split()):
+        if trailing and len(trailing["title"].split()) <= 8 and _title_cased(trailing["title"].split()) and \
+                not _REFERENCE_WORD.match(trailing["title"]):
             return Heading(line=line, number=trailing["number"], title=trailing["title"].strip(), body_start=line.end)
         return None
     number, title = match["number"], match["title"].strip()
@@ -247,7 +255,12 @@ def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[Cri
     either source knows. A map-located heading naming one kind of criteria is a candidate even where its text
     matches no heading pattern.
     """
-    from ingest.criteria import continues_list, list_goes_on, starts_item  # local: criteria builds on sections
+    from ingest.criteria import (  # local: criteria builds on sections
+        continues_list,
+        list_goes_on,
+        numbered_child_items,
+        starts_item,
+    )
 
     map_headings: dict[int, MapEntry] = {
         e.heading.index: e for e in document_map.located() if e.heading is not None
@@ -274,6 +287,14 @@ def candidate_sections(lines: list[Line], document_map: DocumentMap) -> list[Cri
         if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
                 continues_list(lines, starts[-1][1].line.index + 1, line.index, starts[-1][1].number):
             continue  # "4. History of ..." is the list's next item, not a chapter ending the criteria
+        if heading and starts and starts[-1][0] in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION):
+            # "4.1.3 Known history of ..." under "4.1 Inclusion Criteria": a criterion numbered like a
+            # sub-section. The criteria heading is the last numbered start (a "... for cohort B:" lead-in between
+            # them is unnumbered).
+            owner_kind, owner = next(((k, h) for k, h in reversed(starts) if h.number), (None, None))
+            if owner is not None and owner_kind in (CriterionKind.INCLUSION, CriterionKind.EXCLUSION) and \
+                    numbered_child_items(lines, owner.line.index, line.index, owner.number):
+                continue
         if heading:
             depth = heading.depth
             if inherited and depth <= inherited[1]:
