@@ -105,7 +105,7 @@ class ProtocolIndex:
         self.embedder = embedder
         self.collection = collection
         self.manifest_collection = f"{collection}_versions"
-        with session(client, write=True):
+        with session(client):  # new empty collections change no listing: no write stamp
             ensure_criteria_collection(client, collection, embedder.dimension, shards=shards, replicas=replicas)
             ensure_manifest_collection(client, self.manifest_collection, shards=shards, replicas=replicas)
         self._related = load_word_lists(RELATED_ANALYTES_FILE, "analyte code -> list of codes")

@@ -4,7 +4,9 @@ qdrant-client's local mode lets one process hold a storage folder at a time, and
 it opens. So no process keeps it open: each operation (a search, an ingest's writes, a listing) opens the store, works
 and closes it, under a lock of our own that also covers the open (qdrant-client loads the folder *before* it takes its
 own lock, so that lock alone would let a reader load a half-written state). A busy store is waited for, up to
-`wait_s`; after that the operation fails with a message naming the folder and what to do.
+`wait_s`; after that the operation fails with a message naming the folder and what to do. The folder is read only
+when a session first calls Qdrant: a search answered from the index's caches takes the lock (microseconds) and
+never pays the load (about 50 ms for the demo store, growing with the number of points).
 
 Relies on: an OS advisory file lock on `<store>/.trialguard.lock` (portalocker: flock on POSIX, LockFileEx on Windows)
 that every TrialGuard process takes; a local filesystem where those locks work (not every network share honours
@@ -54,17 +56,17 @@ class SharedLocalClient:
     # ---- sessions -----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def session(self, *, write: bool = False) -> Iterator[QdrantClient]:
+    def session(self, *, write: bool = False) -> Iterator[SharedLocalClient]:
         """Hold the store for a multi-step operation. `write=True` bumps the generation when it ends."""
         if not self._thread_lock.acquire(timeout=self.wait_s):
             raise self._busy()
         try:
             if self._depth == 0:
-                self._open()
+                self._lock_store()
             self._depth += 1
             self._wrote = self._wrote or write
             try:
-                yield self._client
+                yield self
             finally:
                 self._depth -= 1
                 if self._depth == 0:
@@ -72,7 +74,7 @@ class SharedLocalClient:
         finally:
             self._thread_lock.release()
 
-    def _open(self) -> None:
+    def _lock_store(self) -> None:
         deadline = time.monotonic() + self.wait_s
         handle = open(self.path / LOCK_FILE, "a+")  # noqa: SIM115 - held until _close
         pause = 0.02
@@ -87,15 +89,20 @@ class SharedLocalClient:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.25)
         self._lock_file = handle
+
+    def _live(self) -> QdrantClient:
+        """The open client of the current session, loaded on first use."""
+        if self._client is not None:
+            return self._client
         try:
             self._client = QdrantClient(path=str(self.path))
         except RuntimeError as exc:  # a process that does not take our lock (an older TrialGuard) holds it
-            self._release()
             raise ConfigError(
                 f"embedded Qdrant store {self.path} is held by a process that does not share it ({exc}); stop "
                 "that process, or run a Qdrant server and set TRIALGUARD_QDRANT_URL"
             ) from exc
         self.opens += 1
+        return self._client
 
     def _close(self) -> None:
         try:
@@ -144,8 +151,8 @@ class SharedLocalClient:
             raise AttributeError(f"{type(self).__name__} forwards QdrantClient methods only, not {name!r}")
 
         def call(*args, **kwargs):
-            with self.session() as client:
-                return getattr(client, name)(*args, **kwargs)
+            with self.session():
+                return getattr(self._live(), name)(*args, **kwargs)
 
         return call
 
