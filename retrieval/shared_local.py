@@ -9,9 +9,10 @@ when a session first calls Qdrant: a search answered from the index's caches tak
 never pays the load (about 50 ms for the demo store, growing with the number of points).
 
 Relies on: an OS advisory file lock on `<store>/.trialguard.lock` (portalocker: flock on POSIX, LockFileEx on Windows)
-that every TrialGuard process takes; a local filesystem where those locks work (not every network share honours
-them); every write going through a session (`session()`), which bumps `<store>/.trialguard-generation` before the
-lock is let go, so another process's cached listing of versions can tell that the store changed.
+that every TrialGuard process takes (the OS lets it go when a process dies, kill -9 included); a local filesystem where
+those locks work (not every network share honours them); every write going through a write session
+(`session(write=True)`), which replaces `<store>/.trialguard-generation` as it begins, under the lock, so another
+process's cached listing of versions can tell that the store changed.
 """
 
 from __future__ import annotations
@@ -57,14 +58,18 @@ class SharedLocalClient:
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[SharedLocalClient]:
-        """Hold the store for a multi-step operation. `write=True` bumps the generation when it ends."""
+        """Hold the store for a multi-step operation. `write=True`: it will change the store (stamped at its start)."""
         if not self._thread_lock.acquire(timeout=self.wait_s):
             raise self._busy()
         try:
             if self._depth == 0:
                 self._lock_store()
             self._depth += 1
-            self._wrote = self._wrote or write
+            if write and not self._wrote:
+                # stamped as the write begins, under the lock: a writer killed half-way (kill -9) has still
+                # told every cached listing to re-read, and no reader can see the stamp before the lock is free
+                self._stamp()
+                self._wrote = True
             try:
                 yield self
             finally:
@@ -108,15 +113,15 @@ class SharedLocalClient:
         try:
             if self._client is not None:
                 self._client.close()
-            if self._wrote:
-                # written before the lock is released: a reader that then gets the lock sees the new stamp
-                tmp = self.path / f"{GENERATION_FILE}.{os.getpid()}.tmp"
-                tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
-                os.replace(tmp, self.path / GENERATION_FILE)
         finally:
             self._client = None
             self._wrote = False
             self._release()
+
+    def _stamp(self) -> None:
+        tmp = self.path / f"{GENERATION_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+        os.replace(tmp, self.path / GENERATION_FILE)
 
     def _release(self) -> None:
         if self._lock_file is not None:
