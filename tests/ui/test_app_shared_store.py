@@ -40,7 +40,13 @@ def _versions(app) -> set[tuple[str, str]]:
     return set(zip(frame["protocol"], frame["version"]))
 
 
-def test_the_open_app_shows_a_version_the_cli_ingested(app, tmp_path):
+def test_the_open_app_shows_a_version_the_cli_ingested(app_env, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    # a data dir of its own: the protocol added here must not show in the session's other app tests
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
+    app = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=120)
+    app.run()
     app.switch_page("views/protocols.py").run()
     assert not app.exception and not app.error
     before = _versions(app)
