@@ -3,6 +3,12 @@
 Visibility: a version is seen by searches only through its manifest record in `<collection>_versions`, which is
 flipped to complete after every point is written, and every search is scoped to the manifest's file sha256. An
 interrupted ingest therefore leaves points nobody sees, and re-running it finishes the job.
+
+Sharing: on the embedded store several processes (the app, CLI ingests and screens) use one data dir. Each
+operation holds the store only for its own length (retrieval/shared_local.py): an ingest embeds first and then
+writes its points, manifest and deletions in one session, so two ingests take turns and a search (one session) sees
+the store before or after a whole write, never half of one. The cached listing of versions is dropped when the
+store's write stamp changes, so a running app sees a version another process ingested.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from retrieval.errors import NoVersionInForceError, UnknownProtocolError
 from retrieval.models import Candidate, IngestResult, ProtocolVersionInfo
 from retrieval.query import query_text
 from retrieval.sparse import sparse_vector
+from retrieval.shared_local import generation, session
 from retrieval.store import DENSE, SPARSE, ensure_criteria_collection, ensure_manifest_collection
 from retrieval.word_lists import load_word_lists
 
@@ -98,64 +105,89 @@ class ProtocolIndex:
         self.embedder = embedder
         self.collection = collection
         self.manifest_collection = f"{collection}_versions"
-        ensure_criteria_collection(client, collection, embedder.dimension, shards=shards, replicas=replicas)
-        ensure_manifest_collection(client, self.manifest_collection, shards=shards, replicas=replicas)
+        with session(client):  # new empty collections change no listing: no write stamp
+            ensure_criteria_collection(client, collection, embedder.dimension, shards=shards, replicas=replicas)
+            ensure_manifest_collection(client, self.manifest_collection, shards=shards, replicas=replicas)
         self._related = load_word_lists(RELATED_ANALYTES_FILE, "analyte code -> list of codes")
         self._lock = threading.RLock()  # embedded Qdrant is not safe for concurrent writers
         self._cache: dict[tuple, list[Candidate]] = {}
         self._protocols: dict[tuple[str, str, str], Protocol] = {}
         self._manifests: list[ProtocolVersionInfo] | None = None
         self._query_vectors: dict[str, list[float]] = {}
+        self._seen_generation = generation(client)
 
     # ---- ingest -------------------------------------------------------------------------------------------
 
     def ingest(self, protocol: Protocol, progress: Progress | None = None) -> IngestResult:
         started = time.perf_counter()
-        existing = self._manifest(protocol.protocol_id, protocol.version)
-        if (
-            existing is not None
-            and existing.complete
-            and existing.sha256 == protocol.sha256
-            and existing.embedding_model == self.embedder.model_name
-            and existing.index_schema == INDEX_SCHEMA
-        ):
-            return IngestResult(
-                protocol_id=protocol.protocol_id, version=protocol.version, sha256=protocol.sha256,
-                skipped=True, points=0, seconds=time.perf_counter() - started,
-            )
-        with self._lock:
-            points = self._write_points(protocol, progress)
+        if self._already_ingested(protocol):
+            return self._skipped(protocol, started)
+        # Embedding is the slow part: done before the store is taken, so other processes wait only for the writes.
+        points = self._prepare_points(protocol, progress)
+        with self._lock, session(self.client, write=True):
+            self._invalidate()  # another process may have written since: decide on the store as it is now
+            if self._already_ingested(protocol):
+                return self._skipped(protocol, started)
+            existing = self._manifest(protocol.protocol_id, protocol.version)
+            self._upsert_points(points)
             self._write_manifest(protocol, complete=True)
             replaced = existing.sha256 if existing is not None and existing.sha256 != protocol.sha256 else None
             self._delete_stale_points(protocol)
             self._invalidate()
         return IngestResult(
             protocol_id=protocol.protocol_id, version=protocol.version, sha256=protocol.sha256, skipped=False,
-            points=points, replaced_sha256=replaced, seconds=time.perf_counter() - started,
+            points=len(points), replaced_sha256=replaced, seconds=time.perf_counter() - started,
+        )
+
+    def _already_ingested(self, protocol: Protocol) -> bool:
+        existing = self._manifest(protocol.protocol_id, protocol.version)
+        return (
+            existing is not None
+            and existing.complete
+            and existing.sha256 == protocol.sha256
+            and existing.embedding_model == self.embedder.model_name
+            and existing.index_schema == INDEX_SCHEMA
+        )
+
+    @staticmethod
+    def _skipped(protocol: Protocol, started: float) -> IngestResult:
+        return IngestResult(
+            protocol_id=protocol.protocol_id, version=protocol.version, sha256=protocol.sha256,
+            skipped=True, points=0, seconds=time.perf_counter() - started,
         )
 
     def _write_points(self, protocol: Protocol, progress: Progress | None) -> int:
+        points = self._prepare_points(protocol, progress)
+        with session(self.client, write=True):
+            self._upsert_points(points)
+        return len(points)
+
+    def _prepare_points(self, protocol: Protocol, progress: Progress | None) -> list[models.PointStruct]:
         criteria = protocol.criteria
         ids = self._unique_point_ids(criteria, protocol.sha256)
         leads = lead_ins(criteria)
         total = len(criteria)
         if progress:
             progress(0, total)
+        points: list[models.PointStruct] = []
         for start in range(0, total, UPSERT_BATCH):
             batch = criteria[start : start + UPSERT_BATCH]
             dense = self.embedder.embed([dense_text(c, leads.get(c.id, "")) for c in batch])
-            points = [
+            points.extend(
                 models.PointStruct(
                     id=ids[start + i],
                     vector={DENSE: dense[i], SPARSE: sparse_vector(sparse_text(c, leads.get(c.id, "")))},
                     payload=self._payload(protocol, c),
                 )
                 for i, c in enumerate(batch)
-            ]
-            self.client.upsert(self.collection, points, wait=True)
+            )
             if progress:
                 progress(start + len(batch), total)
-        return total
+        return points
+
+    def _upsert_points(self, points: Sequence[models.PointStruct]) -> None:
+        for start in range(0, len(points), UPSERT_BATCH):
+            self.client.upsert(self.collection, list(points[start : start + UPSERT_BATCH]), wait=True)
 
     @staticmethod
     def _unique_point_ids(criteria: Sequence[Criterion], sha256: str) -> list[str]:
@@ -221,18 +253,27 @@ class ProtocolIndex:
 
     # ---- what the index holds -----------------------------------------------------------------------------
 
+    def _refresh(self) -> None:
+        """Drop the cached listing when another process (or this one) has written to the shared store since."""
+        stamp = generation(self.client)
+        if stamp != self._seen_generation:
+            self._seen_generation = stamp
+            self._invalidate()
+
     def _all_manifests(self) -> list[ProtocolVersionInfo]:
+        self._refresh()
         if self._manifests is None:
             records: list[models.Record] = []
             offset = None
-            while True:
-                batch, offset = self.client.scroll(
-                    self.manifest_collection, limit=256, offset=offset,
-                    with_payload=models.PayloadSelectorExclude(exclude=["protocol_json"]),
-                )
-                records.extend(batch)
-                if offset is None:
-                    break
+            with session(self.client):
+                while True:
+                    batch, offset = self.client.scroll(
+                        self.manifest_collection, limit=256, offset=offset,
+                        with_payload=models.PayloadSelectorExclude(exclude=["protocol_json"]),
+                    )
+                    records.extend(batch)
+                    if offset is None:
+                        break
             self._manifests = [ProtocolVersionInfo.model_validate(r.payload) for r in records]
         return self._manifests
 
@@ -310,6 +351,10 @@ class ProtocolIndex:
         the latest version) for the observations' analytes: every criterion with a parsed rule on the analyte
         (or on a value derived from it), plus the `top_k` best hybrid (dense + lexical, RRF) matches beyond those.
         """
+        with session(self.client):  # one consistent state of the store for the whole search
+            return self._search(observations, protocol_id, on_date, top_k, kinds)
+
+    def _search(self, observations, protocol_id, on_date, top_k, kinds) -> list[Candidate]:
         merged: dict[str, Candidate] = {}
         for observation in observations:
             version = self.version_in_force(protocol_id, on_date or observation.date)
@@ -334,7 +379,8 @@ class ProtocolIndex:
     ) -> list[list[Candidate]]:
         """One candidate list per observation. Queries run once per (protocol, version, analyte) and are
         cached, so a 10,000-row lab file costs as many vector queries as it has distinct analytes."""
-        return [self.search([o], protocol_id, on_date, top_k, kinds) for o in observations]
+        with session(self.client):  # held for the batch: queries are cached per analyte, so this is short
+            return [self._search([o], protocol_id, on_date, top_k, kinds) for o in observations]
 
     def _search_analyte(
         self, protocol_id: str, version: str, analyte: str, top_k: int, kinds: Sequence[CriterionKind] | None

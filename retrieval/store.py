@@ -11,6 +11,7 @@ from pathlib import Path
 from qdrant_client import QdrantClient, models
 
 from labs.errors import ConfigError
+from retrieval.shared_local import DEFAULT_WAIT_S, SharedLocalClient
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -20,21 +21,17 @@ KEYWORD_FIELDS = ("version_key", "protocol_id", "version", "sha256", "kind", "an
 
 
 def make_client(
-    *, path: Path | str | None = None, url: str | None = None, api_key: str | None = None
-) -> QdrantClient:
-    """`url` set: a Qdrant server or cluster; otherwise the embedded store at `path` (one process at a time)."""
+    *, path: Path | str | None = None, url: str | None = None, api_key: str | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+) -> QdrantClient | SharedLocalClient:
+    """`url` set: a Qdrant server or cluster; otherwise the embedded store at `path`, shared by every TrialGuard
+    process on it: opened per operation under a file lock, waiting up to `wait_s` for a busy store
+    (retrieval/shared_local.py)."""
     if url:
         return QdrantClient(url=url, api_key=api_key, timeout=60)
     if path is None:
         raise ConfigError("Qdrant: set TRIALGUARD_QDRANT_URL or give a data dir for the embedded store")
-    Path(path).mkdir(parents=True, exist_ok=True)
-    try:
-        return QdrantClient(path=str(path))
-    except RuntimeError as exc:  # portalocker: another process holds the embedded store
-        raise ConfigError(
-            f"embedded Qdrant store {path} is in use by another process ({exc}); stop it, or run a Qdrant "
-            "server and set TRIALGUARD_QDRANT_URL so several processes can share it"
-        ) from exc
+    return SharedLocalClient(path, wait_s=wait_s)
 
 
 def ensure_criteria_collection(

@@ -1,4 +1,5 @@
-"""Long-lived parts built once per process from Settings (the embedded store allows one client per path)."""
+"""Long-lived parts built once per process from Settings. The embedded store is shared with other processes on the
+same data dir: the client opens it per operation (retrieval/shared_local.py), so the app and the CLI run side by side."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def build_index(settings: Settings) -> ProtocolIndex:
     with _lock:
         if key not in _indexes:
             client = make_client(
-                path=settings.qdrant_path, url=settings.qdrant_url, api_key=settings.qdrant_api_key
+                path=settings.qdrant_path, url=settings.qdrant_url, api_key=settings.qdrant_api_key,
+                wait_s=settings.store_wait_s,
             )
             # close explicitly: qdrant-client's __del__ at interpreter exit prints an ImportError
             atexit.register(client.close)

