@@ -52,7 +52,7 @@ def test_cli_ingest_is_idempotent_and_lists_protocols(gold_store):
     before = index.client.count(index.collection, exact=True).count
     again = CliRunner().invoke(app, ["ingest", "protocols"])  # a folder with a manifest.yaml
     assert again.exit_code == 0, again.output
-    assert again.output.count("unchanged, skipped") == 4
+    assert again.output.count("ALREADY INGESTED (same file)") == 4  # issue 20 item 7: said, not "skipped"
     assert index.client.count(index.collection, exact=True).count == before
     # the manifest's lab manual travels with each version, so ULN-multiple rules work on labs without a ULN
     assert {r.analyte for r in index.protocol("TG-ONC-001", "2.0").reference_ranges} >= {"ALT", "AST", "BILI"}
@@ -78,7 +78,7 @@ def test_cli_ingest_one_file_with_metadata(gold_store, tmp_path):
         app, ["ingest", str(document), "--protocol-id", "MINI-01", "--version", "2", "--effective-date", "2024-02-01"]
     )
     assert result.exit_code == 0, result.output
-    assert "MINI-01 2 (effective 2024-02-01): 3 segments" in result.output
+    assert "MINI-01 2 (effective 2024-02-01): ingested, 3 segments" in result.output
     [info] = index.versions("MINI-01")
     assert (info.version, info.effective_date, info.criteria_count) == ("2", dt.date(2024, 2, 1), 3)
     manual = tmp_path / "manual.csv"
