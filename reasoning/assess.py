@@ -86,6 +86,10 @@ def summarize(protocol_id: str, version: str, overall: OverallVerdict, findings:
     parts = [f"{count(v)} {v.value.lower().replace('_', ' ')}" for v in _ORDER if count(v)]
     violated = [f.label for f in findings if f.verdict is Verdict.VIOLATES]
     tail = f"; violated: {', '.join(violated)}" if violated else ""
+    # the headline names what an undecided criterion waits on, so the CRA knows which fact to find
+    waiting = [f"{f.criterion_kind.value} {f.label} waits on {', '.join(f.waits_on)}"
+               for f in findings if f.verdict is Verdict.INDETERMINATE and f.waits_on]
+    tail += f"; {'; '.join(waiting)}" if waiting else ""
     return f"{head} against {protocol_id} v{version}: {len(findings)} criteria judged ({', '.join(parts)}){tail}."
 
 

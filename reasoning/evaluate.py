@@ -938,6 +938,7 @@ def judge_criterion(
             for line in arithmetic
         ]
     reasons = _unique([r for o in outcomes for r in o.reasons if o.state in (State.UNKNOWN, State.NOT_APPLICABLE)])
+    waits_on: list[str] = []
     if len(distinct) == 1:
         verdict = distinct.pop()
         if verdict is Verdict.NOT_APPLICABLE:
@@ -949,6 +950,7 @@ def judge_criterion(
             )
         elif verdict is Verdict.INDETERMINATE:
             missing = sorted({o.rule.analyte for o in outcomes if o.state is State.NO_DATA})
+            waits_on = [f"a value of {code}" for code in missing] or list(reasons)[:2]
             parts = list(reasons)
             if missing and not natural:
                 parts.append(f"the text joins its rules as {plan.combination}: {', '.join(missing)} needed")
@@ -966,6 +968,7 @@ def judge_criterion(
         )
         detail = f"depends on {', '.join(facts)}, which is not known ({branches})."
         notes.append(f"unknown: {', '.join(facts)}")
+        waits_on = facts
     for name, status in known.items():
         if status is not None:
             notes.append(f"condition '{shown_as[name]}' known: {'present' if status else 'absent'}")
@@ -999,6 +1002,7 @@ def judge_criterion(
         observations=used,
         rule_source=_rule_source(criterion),
         notes=_unique(notes),
+        waits_on=waits_on if verdict is Verdict.INDETERMINATE else [],
     )
 
 

@@ -59,6 +59,10 @@ class Finding(BaseModel):
     engine_verdict: Verdict | None = Field(default=None, description="the exact engine's verdict, when the LLM gave another")
     llm_verdict: Verdict | None = None
     notes: list[str] = Field(default_factory=list)
+    waits_on: list[str] = Field(
+        default_factory=list,
+        description="INDETERMINATE: the facts the verdict hangs on (a condition, the sex, a missing value)",
+    )
 
 
 class Provenance(BaseModel):

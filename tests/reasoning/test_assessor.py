@@ -89,3 +89,11 @@ def test_an_assessment_carries_the_lock_of_its_environment(assessor):
     old = assessment.model_dump(mode="json")
     del old["provenance"]["environment_lock_sha256"]
     assert type(assessment).model_validate(old).provenance.environment_lock_sha256 is None
+
+
+def test_an_undecided_headline_names_the_fact_it_waits_on(assessor):
+    assessment = assessor.ask("ALT 120 U/L (ULN 40) on 2024-03-02", "TG-ONC-001", use_llm=False)
+    (undecided,) = [f for f in assessment.findings if f.verdict is Verdict.INDETERMINATE]
+    assert undecided.waits_on == ["liver metastases"]
+    assert assessment.overall is OverallVerdict.NEEDS_REVIEW
+    assert f"inclusion {undecided.label} waits on liver metastases" in assessment.summary
