@@ -37,3 +37,11 @@ def shared_data() -> Path:
 def pytest_collection_modifyitems(session, config, items):
     """The lock checks run first: a venv that drifted from the lock is named before anything fails mysteriously."""
     items.sort(key=lambda item: item.path.name != "test_lock.py")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A CLI run's own data dir (store, audit DB, logs) under tmp_path; returns tmp_path."""
+    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TRIALGUARD_DB_URL", raising=False)
+    return tmp_path

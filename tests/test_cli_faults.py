@@ -33,16 +33,6 @@ Study drug is given once daily.
 """
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    from ui import services
-
-    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("TRIALGUARD_DB_URL", raising=False)
-    monkeypatch.setattr(services, "_index_cache", {}, raising=False)
-    return tmp_path
-
-
 @pytest.mark.slow
 def test_a_document_without_eligibility_is_refused_and_the_others_are_still_ingested(data_dir):
     letter, protocol = data_dir / "cover_letter.txt", data_dir / "tg_new_009.txt"

@@ -102,16 +102,6 @@ def test_count_leaves_context_segments_apart(parsed):
     assert count.criteria + count.context == len(parsed.criteria)
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    from ui import services
-
-    monkeypatch.setenv("TRIALGUARD_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("TRIALGUARD_DB_URL", raising=False)
-    monkeypatch.setattr(services, "_index_cache", {}, raising=False)
-    return tmp_path
-
-
 @pytest.mark.slow
 def test_cli_ingest_shows_the_checklist_says_already_ingested_and_counts_agree(data_dir, fresh, parsed):
     runner = CliRunner()
